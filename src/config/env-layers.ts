@@ -1,0 +1,155 @@
+import type { EnvBlock, Environment, PluginEntry, Project, YamlValue } from '../project/model.js';
+import { PLUGIN_TYPES } from '../project/plugin-types.js';
+import { toEnvVar } from './env-var-names.js';
+import { type EnvMap, expandString } from './expand.js';
+import { flatten, isPlainObject } from './flatten.js';
+import { findPlugin } from './setting-definitions.js';
+
+/** What resolution reads from outside the project: the shell's variables and `.env`. */
+export interface RuntimeEnv {
+  readonly shell: EnvMap;
+  readonly dotenv: EnvMap;
+  /** `MELTANO_USER_AGENT`, e.g. `sluice/0.1.0`. */
+  readonly userAgent?: string;
+  /** Meltano's `ff.strict_env_var_mode`: a missing variable is an error. */
+  readonly strict?: boolean;
+}
+
+/** The variables a plugin's settings see (meltano-semantics §4.5, with Sluice's layering). */
+export interface EnvLayers {
+  /** Every `env:` block that applies to the plugin, expanded, later layers overriding earlier ones. */
+  readonly blocks: Readonly<Record<string, string>>;
+  /** The `env` store: the shell, Meltano's own variables, then the blocks (which beat the shell). */
+  readonly store: Readonly<Record<string, string>>;
+  /** What `$VAR` in configuration can reference: `.env`, then the store on top. */
+  readonly expandable: Readonly<Record<string, string>>;
+}
+
+/** Project settings that Meltano exports as `MELTANO_<SETTING>` (flattened: `MELTANO_STATE_BACKEND_URI`). */
+const PROJECT_SETTING_KEYS = [
+  'default_environment',
+  'project_id',
+  'send_anonymous_usage_stats',
+  'database_uri',
+  'state_backend',
+  'cli',
+  'elt',
+  'venv',
+  'python',
+  'project_readonly',
+  'ff',
+  'disable_tracking',
+  'hub_url',
+  'hub_api_root',
+  'auto_install',
+  'snowplow',
+];
+
+/** Meltano's `stringify_value` for variables: strings as they are, other values as JSON. */
+export function stringifyForEnv(value: YamlValue): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Variables Meltano itself provides to expansion and to plugins. */
+export function meltanoVariables(
+  project: Project,
+  environment: Environment | null,
+  runtime: RuntimeEnv,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of PROJECT_SETTING_KEYS) {
+    const value = project.extras[key];
+    if (value === undefined || value === null) continue;
+    const flat = isPlainObject(value) ? flatten(value, `${key}.`) : { [key]: value };
+    for (const [name, v] of Object.entries(flat))
+      if (v !== null) out[toEnvVar('MELTANO', name)] = stringifyForEnv(v);
+  }
+  out.MELTANO_PROJECT_ROOT = project.root;
+  out.MELTANO_SYS_DIR_ROOT = `${project.root}/.meltano`;
+  out.MELTANO_ENVIRONMENT = environment?.name ?? '';
+  out.MELTANO_USER_AGENT = runtime.userAgent ?? 'sluice';
+  return out;
+}
+
+/** `MELTANO_EXTRACTOR_NAME`, `_NAMESPACE`, `_VARIANT` for one plugin. */
+export function pluginInfoVariables(plugin: PluginEntry, namespace: string): Record<string, string> {
+  const singular = PLUGIN_TYPES[plugin.type].singular;
+  const out: Record<string, string> = {
+    [`MELTANO_${singular}_NAME`]: plugin.name,
+    [`MELTANO_${singular}_NAMESPACE`]: namespace,
+  };
+  if (plugin.variant !== undefined) out[`MELTANO_${singular}_VARIANT`] = plugin.variant;
+  return out;
+}
+
+function ancestors(project: Project, plugin: PluginEntry): PluginEntry[] {
+  const chain: PluginEntry[] = [];
+  let current: PluginEntry | undefined = plugin;
+  while (current) {
+    chain.unshift(current);
+    current =
+      current.inheritFrom !== undefined ? findPlugin(project, current.type, current.inheritFrom) : undefined;
+  }
+  return chain;
+}
+
+/**
+ * The `env:` blocks that apply to a plugin, in Sluice's order: top-level, environment, plugin
+ * (ancestors first), environment-plugin (ancestors first). Each layer is expanded against the
+ * layers before it, so `STACKED: ${STACKED}4` sees the value the environment layer gave. This
+ * deliberately differs from Meltano, which expands some blocks against the shell only and uses
+ * others raw (meltano-semantics §6.2, §6.3; bug #7023).
+ */
+export function envBlockLayers(
+  project: Project,
+  environment: Environment | null,
+  plugin: PluginEntry | null,
+): EnvBlock[] {
+  const layers: EnvBlock[] = [project.env];
+  if (environment) layers.push(environment.env);
+  const chain = plugin ? ancestors(project, plugin) : [];
+  for (const p of chain) layers.push(p.env);
+  if (environment) {
+    for (const p of chain) {
+      const entry = environment.plugins.find((e) => e.type === p.type && e.name === p.name);
+      if (entry) layers.push(entry.env);
+    }
+  }
+  return layers;
+}
+
+export function buildEnvLayers(
+  project: Project,
+  environment: Environment | null,
+  plugin: PluginEntry | null,
+  namespace: string | null,
+  runtime: RuntimeEnv,
+): EnvLayers {
+  const meltano = meltanoVariables(project, environment, runtime);
+  const info = plugin && namespace !== null ? pluginInfoVariables(plugin, namespace) : {};
+  const base: Record<string, string> = {
+    ...definedOnly(runtime.dotenv),
+    ...definedOnly(runtime.shell),
+    ...meltano,
+    ...info,
+  };
+  const blocks: Record<string, string> = {};
+  for (const layer of envBlockLayers(project, environment, plugin)) {
+    const visible = { ...base, ...blocks };
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === null) continue;
+      blocks[key] = expandString(value, visible, {
+        strict: runtime.strict,
+        context: `the env: entry ${key}`,
+      });
+    }
+  }
+  const store = { ...definedOnly(runtime.shell), ...meltano, ...info, ...blocks };
+  return { blocks, store, expandable: { ...definedOnly(runtime.dotenv), ...store } };
+}
+
+function definedOnly(env: EnvMap): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}

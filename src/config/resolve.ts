@@ -1,0 +1,301 @@
+import { formatPosition, SluiceError, type SourcePosition } from '../errors.js';
+import type {
+  Environment,
+  EnvironmentPluginEntry,
+  PluginEntry,
+  Project,
+  SettingDefinition,
+  YamlValue,
+} from '../project/model.js';
+import { PLUGIN_TYPES } from '../project/plugin-types.js';
+import { buildEnvLayers, type EnvLayers, type RuntimeEnv, stringifyForEnv } from './env-layers.js';
+import { type NamingPlugin, ownPrefixes, readEnvVars, writeEnvVars } from './env-var-names.js';
+import { type EnvMap, expandSettingValue } from './expand.js';
+import { flatten, nestObject } from './flatten.js';
+import { castValue, isSensitive } from './kinds.js';
+import { configWithExtras, findPlugin, pluginSettingDefinitions } from './setting-definitions.js';
+
+/** Where a value came from, highest precedence first (meltano-semantics §4.2; Sluice keeps no system DB store). */
+export const SETTING_SOURCES = [
+  'env',
+  'dotenv',
+  'environment',
+  'meltano_yml',
+  'inherited',
+  'default',
+] as const;
+export type SettingSource = (typeof SETTING_SOURCES)[number];
+
+export interface ResolvedSetting {
+  readonly definition: SettingDefinition;
+  readonly name: string;
+  readonly value: YamlValue;
+  readonly source: SettingSource;
+  /** The variable the value was read from (sources `env` and `dotenv`). */
+  readonly envVar?: string;
+  /** The value as written, when expansion changed it. */
+  readonly unexpandedValue?: YamlValue;
+  /** For source `inherited`: the parent plugin and where the parent got the value. */
+  readonly inheritedFrom?: string;
+  readonly inheritedSource?: SettingSource;
+  /** Where in a YAML file the value was written (YAML sources). */
+  readonly position?: SourcePosition;
+  readonly sensitive: boolean;
+  /** Extras (`_select`, ...) are handled by Sluice, not passed to the plugin's config. */
+  readonly extra: boolean;
+}
+
+export interface ResolvedPlugin {
+  readonly plugin: PluginEntry;
+  readonly environment: string | null;
+  /** Regular settings in Meltano's order; environment-only keys last. */
+  readonly settings: readonly ResolvedSetting[];
+  readonly extras: readonly ResolvedSetting[];
+  readonly env: EnvLayers;
+  readonly naming: NamingPlugin;
+}
+
+interface RawValue {
+  readonly value: YamlValue;
+  readonly source: SettingSource;
+  readonly envVar?: string;
+  readonly position?: SourcePosition;
+  readonly expandable: boolean;
+  readonly inheritedFrom?: string;
+  readonly inheritedSource?: SettingSource;
+}
+
+/** The namespace Meltano gives a plugin: its own, or the name with `_` for `-` (meltano-semantics §1.2). */
+export function pluginNamespace(plugin: PluginEntry): string {
+  return plugin.namespace ?? plugin.name.replace(/-/g, '_');
+}
+
+function namingFor(project: Project, plugin: PluginEntry): NamingPlugin {
+  const parentPrefixes: string[] = [];
+  let parent =
+    plugin.inheritFrom !== undefined ? findPlugin(project, plugin.type, plugin.inheritFrom) : undefined;
+  while (parent) {
+    parentPrefixes.push(...ownPrefixes({ name: parent.name, namespace: pluginNamespace(parent) }));
+    parent =
+      parent.inheritFrom !== undefined ? findPlugin(project, parent.type, parent.inheritFrom) : undefined;
+  }
+  return {
+    name: plugin.name,
+    namespace: pluginNamespace(plugin),
+    inherits: plugin.inheritFrom !== undefined,
+    verb: PLUGIN_TYPES[plugin.type].verb,
+    parentPrefixes,
+  };
+}
+
+/**
+ * Resolves every setting of a plugin for an environment (or none), with the source of each value:
+ * env vars and `env:` blocks > `.env` > the environment's config > base config > parent plugin >
+ * default; the first non-null value wins; YAML and default values are expanded, then cast.
+ */
+export function resolvePlugin(
+  project: Project,
+  environment: Environment | null,
+  plugin: PluginEntry,
+  runtime: RuntimeEnv,
+): ResolvedPlugin {
+  const naming = namingFor(project, plugin);
+  const env = buildEnvLayers(project, environment, plugin, naming.namespace, runtime);
+  const resolver = new PluginResolver(project, environment, plugin, env, runtime);
+  const settings = resolver.definitions.settings.map((d) => resolver.resolve(d, false));
+  const extras = resolver.definitions.extras.map((d) => resolver.resolve(d, true));
+  return { plugin, environment: environment?.name ?? null, settings, extras, env, naming };
+}
+
+class PluginResolver {
+  readonly definitions;
+  readonly naming: NamingPlugin;
+  private readonly entry: EnvironmentPluginEntry | undefined;
+  private readonly baseFlat: Record<string, YamlValue>;
+  private readonly envFlat: Record<string, YamlValue> | undefined;
+  private readonly memo = new Map<string, ResolvedSetting>();
+  private parentResolver: PluginResolver | null | undefined;
+  private extrasEnv: EnvMap | undefined;
+
+  constructor(
+    private readonly project: Project,
+    private readonly environment: Environment | null,
+    private readonly plugin: PluginEntry,
+    private readonly env: EnvLayers,
+    private readonly runtime: RuntimeEnv,
+  ) {
+    this.entry = environment?.plugins.find((e) => e.type === plugin.type && e.name === plugin.name);
+    this.definitions = pluginSettingDefinitions(project, plugin, this.entry);
+    this.naming = namingFor(project, plugin);
+    this.baseFlat = flatten(configWithExtras(plugin.config, plugin.extras));
+    this.envFlat = this.entry ? flatten(configWithExtras(this.entry.config, this.entry.extras)) : undefined;
+  }
+
+  private get parent(): PluginResolver | null {
+    if (this.parentResolver === undefined) {
+      const parent =
+        this.plugin.inheritFrom !== undefined
+          ? findPlugin(this.project, this.plugin.type, this.plugin.inheritFrom)
+          : undefined;
+      // Meltano resolves the parent with the child's variables (meltano-semantics §4.9).
+      this.parentResolver = parent
+        ? new PluginResolver(this.project, this.environment, parent, this.env, this.runtime)
+        : null;
+    }
+    return this.parentResolver;
+  }
+
+  private fromVariables(
+    def: SettingDefinition,
+    vars: EnvMap,
+    source: 'env' | 'dotenv',
+  ): RawValue | undefined {
+    const found = readEnvVars(this.naming, def).filter((v) => vars[v.name] !== undefined);
+    if (found.length === 0) return undefined;
+    if (found.length > 1) {
+      const names = found.map((f) => f.name);
+      const values = new Set(found.map((f) => vars[f.name]));
+      const where = source === 'env' ? 'the environment' : '.env';
+      throw new SluiceError(
+        'setting_conflict',
+        values.size > 1
+          ? `Conflicting values for setting '${def.name}' of ${this.plugin.name} in ${where}: ${names.join(', ')}. Keep one of these variables.`
+          : `Setting '${def.name}' of ${this.plugin.name} is set by several variables in ${where}: ${names.join(', ')}. Keep one of them.`,
+        { setting: def.name, variables: names },
+      );
+    }
+    const [{ name, negated }] = found as [{ name: string; negated: boolean }];
+    const text = vars[name] as string;
+    const value = negated ? !['true', '1', 'yes', 'on'].includes(text.toLowerCase()) : text;
+    return { value, source, envVar: name, expandable: false };
+  }
+
+  private fromYaml(
+    def: SettingDefinition,
+    flat: Record<string, YamlValue>,
+    source: 'environment' | 'meltano_yml',
+  ): RawValue | undefined {
+    const positions = source === 'environment' ? this.entry?.configPositions : this.plugin.configPositions;
+    const hits = [def.name, ...(def.aliases ?? [])].filter((k) => flat[k] !== undefined && flat[k] !== null);
+    if (hits.length === 0) return undefined;
+    const distinct = new Set(hits.map((k) => JSON.stringify(flat[k])));
+    if (distinct.size > 1) {
+      const at = positions?.get(hits[1] as string);
+      throw new SluiceError(
+        'setting_conflict',
+        `${at ? `${formatPosition(at)}: ` : ''}setting '${def.name}' of ${this.plugin.name} is written under several names with different values: ${hits.join(', ')}. Keep one.`,
+        { setting: def.name, keys: hits },
+      );
+    }
+    const key = hits[0] as string;
+    return { value: flat[key] as YamlValue, source, position: positions?.get(key), expandable: true };
+  }
+
+  /** The store walk: the first store with a non-null value wins. */
+  raw(def: SettingDefinition): RawValue {
+    const found =
+      this.fromVariables(def, this.env.store, 'env') ??
+      this.fromVariables(def, this.runtime.dotenv, 'dotenv') ??
+      (this.envFlat ? this.fromYaml(def, this.envFlat, 'environment') : undefined) ??
+      this.fromYaml(def, this.baseFlat, 'meltano_yml') ??
+      this.fromParent(def);
+    if (found) return found;
+    return { value: def.value ?? null, source: 'default', expandable: true };
+  }
+
+  private fromParent(def: SettingDefinition): RawValue | undefined {
+    const parent = this.parent;
+    if (!parent) return undefined;
+    const inherited = parent.raw(def);
+    if (inherited.value === null || inherited.source === 'default') return undefined;
+    return {
+      ...inherited,
+      source: 'inherited',
+      inheritedFrom: inherited.inheritedFrom ?? parent.plugin.name,
+      inheritedSource: inherited.inheritedSource ?? inherited.source,
+    };
+  }
+
+  /** Variables that extras may reference: the plugin's own settings as `TAP_X_FOO` (meltano-semantics §6.2). */
+  private expandableFor(extra: boolean): EnvMap {
+    if (!extra) return this.env.expandable;
+    if (!this.extrasEnv) {
+      const settingsEnv: Record<string, string> = {};
+      for (const def of this.definitions.settings) {
+        const resolved = this.resolve(def, false);
+        if (resolved.value === null) continue;
+        for (const name of writeEnvVars(this.naming, def))
+          settingsEnv[name] = stringifyForEnv(resolved.value);
+      }
+      this.extrasEnv = { ...this.env.expandable, ...settingsEnv };
+    }
+    return this.extrasEnv;
+  }
+
+  resolve(def: SettingDefinition, extra: boolean): ResolvedSetting {
+    const cached = this.memo.get(def.name);
+    if (cached) return cached;
+    const raw = this.raw(def);
+    let value = raw.value;
+    let unexpandedValue: YamlValue | undefined;
+    let source = raw.source;
+    if (raw.expandable && value !== null) {
+      const expanded = expandSettingValue(value, this.expandableFor(extra), {
+        strict: this.runtime.strict,
+        context: `setting '${def.name}' of ${this.plugin.name}${raw.position ? ` (${formatPosition(raw.position)})` : ''}`,
+      });
+      if (JSON.stringify(expanded) !== JSON.stringify(value)) unexpandedValue = value;
+      value = expanded;
+    }
+    if (def.kind === 'object' && (source === 'default' || source === 'inherited')) {
+      const aggregated = this.aggregate(def, extra);
+      if (aggregated) {
+        value = aggregated.value;
+        source = aggregated.source;
+      }
+    }
+    const origin = raw.position
+      ? formatPosition(raw.position)
+      : raw.envVar
+        ? `${raw.envVar} (${source === 'dotenv' ? '.env' : 'environment variable'})`
+        : `${this.plugin.name}`;
+    const resolved: ResolvedSetting = {
+      definition: def,
+      name: def.name,
+      value: castValue(def, value, origin),
+      source,
+      envVar: raw.envVar,
+      unexpandedValue,
+      inheritedFrom: raw.inheritedFrom,
+      inheritedSource: raw.inheritedSource,
+      position: raw.position,
+      sensitive: isSensitive(def),
+      extra,
+    };
+    this.memo.set(def.name, resolved);
+    return resolved;
+  }
+
+  /** An object setting with no whole value gathers its nested keys from every store (meltano-semantics §5.3). */
+  private aggregate(
+    def: SettingDefinition,
+    extra: boolean,
+  ): { value: YamlValue; source: SettingSource } | undefined {
+    const all = [...this.definitions.settings, ...this.definitions.extras];
+    const obj: Record<string, YamlValue> = {};
+    let best: SettingSource | undefined;
+    for (const key of [def.name, ...(def.aliases ?? [])]) {
+      for (const nested of all) {
+        if (!nested.name.startsWith(`${key}.`)) continue;
+        const rest = nested.name.slice(key.length + 1);
+        if (rest in obj) continue;
+        const r = this.resolve(nested, extra);
+        obj[rest] = r.value;
+        if (best === undefined || SETTING_SOURCES.indexOf(r.source) < SETTING_SOURCES.indexOf(best))
+          best = r.source;
+      }
+    }
+    if (best === undefined) return undefined;
+    return { value: nestObject(obj), source: best };
+  }
+}

@@ -1,0 +1,161 @@
+import { errorAt, formatPosition, SluiceError, type SourcePosition } from '../errors.js';
+import { PROJECT_FILE } from './find-root.js';
+import { expandIncludePaths } from './include-paths.js';
+import { readLockedSettings } from './lock-files.js';
+import type { EnvBlock, PluginEntry, Project, ProjectWarning, YamlMap, YamlValue } from './model.js';
+import { describePluginType } from './plugin-types.js';
+import type { ProjectSource } from './project-source.js';
+import { type ProjectFileContents, readProjectFile } from './read-project-file.js';
+import { parseYamlFile } from './yaml-file.js';
+
+/**
+ * Loads a Meltano project: `meltano.yml`, then every file its `include_paths` reach, merged as
+ * Meltano merges them (lists concatenated, mappings merged, later scalars win), then checked:
+ * duplicate names, `inherit_from` targets and cycles. Unknown keys are kept, never rejected.
+ */
+export function loadProject(source: ProjectSource): Project {
+  const rootText = source.read(PROJECT_FILE);
+  if (rootText === undefined) {
+    throw new SluiceError('project_not_found', `No ${PROJECT_FILE} in ${source.root}.`, {
+      root: source.root,
+    });
+  }
+  const rootContents = readProjectFile(parseYamlFile(source.display(PROJECT_FILE), rootText), PROJECT_FILE);
+  const includes = rootContents.includePaths
+    ? expandIncludePaths(
+        source,
+        PROJECT_FILE,
+        rootContents.includePaths.patterns,
+        rootContents.includePaths.positions,
+      )
+    : { files: [], warnings: [] };
+  const included = includes.files.map((path) =>
+    readProjectFile(parseYamlFile(source.display(path), source.read(path) ?? ''), path),
+  );
+  const all = [rootContents, ...included];
+  const warnings: ProjectWarning[] = [...includes.warnings];
+
+  const plugins = all.flatMap((f) => f.plugins);
+  const environments = all.flatMap((f) => f.environments);
+  const schedules = all.flatMap((f) => f.schedules);
+  const jobs = all.flatMap((f) => f.jobs);
+  rejectDuplicates(
+    plugins.map((p) => ({
+      key: `${p.type}/${p.name}`,
+      label: `${describePluginType(p.type)} '${p.name}'`,
+      position: p.position,
+    })),
+  );
+  rejectDuplicates(
+    environments.map((e) => ({ key: e.name, label: `environment '${e.name}'`, position: e.position })),
+  );
+  rejectDuplicates(
+    schedules.map((s) => ({ key: s.name, label: `schedule '${s.name}'`, position: s.position })),
+  );
+  rejectDuplicates(jobs.map((j) => ({ key: j.name, label: `job '${j.name}'`, position: j.position })));
+
+  const byKey = new Map(plugins.map((p) => [`${p.type}/${p.name}`, p]));
+  for (const plugin of plugins) {
+    if (plugin.inheritFrom === undefined) continue;
+    const parent = byKey.get(`${plugin.type}/${plugin.inheritFrom}`);
+    if (!parent) {
+      const known = plugins.filter((p) => p.type === plugin.type).map((p) => p.name);
+      throw errorAt(
+        'inheritance_invalid',
+        plugin.position,
+        `${describePluginType(plugin.type)} '${plugin.name}' inherits from '${plugin.inheritFrom}', which is not defined under plugins.${plugin.type}. Define it, or fix \`inherit_from\`${known.length ? ` (defined: ${known.join(', ')})` : ''}.`,
+      );
+    }
+    const chain = [plugin.name];
+    for (
+      let current: PluginEntry | undefined = parent;
+      current;
+      current = current.inheritFrom ? byKey.get(`${current.type}/${current.inheritFrom}`) : undefined
+    ) {
+      if (current.name === plugin.name) {
+        throw errorAt(
+          'inheritance_invalid',
+          plugin.position,
+          `${describePluginType(plugin.type)} '${plugin.name}' inherits from itself through ${[...chain, plugin.name].join(' -> ')}. Break the cycle.`,
+        );
+      }
+      chain.push(current.name);
+    }
+  }
+
+  for (const environment of environments) {
+    for (const entry of environment.plugins) {
+      if (!byKey.has(`${entry.type}/${entry.name}`)) {
+        warnings.push({
+          position: entry.position,
+          message: `environment '${environment.name}' configures ${describePluginType(entry.type)} '${entry.name}', which is not defined under plugins.${entry.type}; the entry is ignored.`,
+        });
+      }
+    }
+    for (const key of Object.keys(environment.otherConfig)) {
+      warnings.push({
+        position: environment.position,
+        message: `environment '${environment.name}' sets config.${key}, which cannot be set per environment; it is ignored.`,
+      });
+    }
+  }
+
+  const rest = all.reduce<YamlMap>((acc, f) => deepMerge(acc, f.rest) as YamlMap, {});
+  return {
+    root: source.root,
+    files: [PROJECT_FILE, ...includes.files],
+    defaultEnvironment: stringOrNull(rest.default_environment),
+    projectId: stringOrNull(rest.project_id),
+    env: mergeEnv(all),
+    plugins,
+    environments,
+    schedules,
+    jobs,
+    extras: rest,
+    lockedSettings: readLockedSettings(source, plugins),
+    warnings,
+  };
+}
+
+function stringOrNull(value: YamlValue | undefined): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+function mergeEnv(files: readonly ProjectFileContents[]): EnvBlock {
+  return Object.assign({}, ...files.map((f) => f.env));
+}
+
+function rejectDuplicates(
+  entries: readonly { key: string; label: string; position: SourcePosition }[],
+): void {
+  const first = new Map<string, SourcePosition>();
+  for (const entry of entries) {
+    const earlier = first.get(entry.key);
+    if (earlier) {
+      throw errorAt(
+        'duplicate_name',
+        entry.position,
+        `${entry.label} is defined twice: here and at ${formatPosition(earlier)}. Remove or rename one of them.`,
+        {
+          first: earlier,
+        },
+      );
+    }
+    first.set(entry.key, entry.position);
+  }
+}
+
+/** Meltano's `deep_merge`: mappings merge recursively, lists concatenate, other values: later wins. */
+export function deepMerge(a: YamlValue | undefined, b: YamlValue): YamlValue {
+  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  if (isMapping(a) && isMapping(b)) {
+    const out: Record<string, YamlValue> = { ...a };
+    for (const [key, value] of Object.entries(b)) out[key] = key in out ? deepMerge(out[key], value) : value;
+    return out;
+  }
+  return b;
+}
+
+function isMapping(value: YamlValue | undefined): value is YamlMap {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
