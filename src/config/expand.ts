@@ -22,8 +22,8 @@ export interface ExpandOptions {
 export function expandString(text: string, env: EnvMap, options: ExpandOptions = {}): string {
   return text.replace(
     VARIABLE,
-    (match, escape: string | undefined, curly: string | undefined, plain: string | undefined) => {
-      if (escape) return match.slice(1);
+    (match, escaped: string | undefined, curly: string | undefined, plain: string | undefined) => {
+      if (escaped) return match.slice(1);
       const name = (curly ?? plain) as string;
       const value = env[name];
       if (value !== undefined) return value;
