@@ -19,10 +19,18 @@ export interface RuntimeEnv {
 export interface EnvLayers {
   /** Every `env:` block that applies to the plugin, expanded, later layers overriding earlier ones. */
   readonly blocks: Readonly<Record<string, string>>;
+  /** Each block as expanded, in order: what each layer saw and gave (for `--print-var`-style debugging). */
+  readonly steps: readonly EnvLayerStep[];
   /** The `env` store: the shell, Meltano's own variables, then the blocks (which beat the shell). */
   readonly store: Readonly<Record<string, string>>;
   /** What `$VAR` in configuration can reference: `.env`, then the store on top. */
   readonly expandable: Readonly<Record<string, string>>;
+}
+
+export interface EnvLayerStep {
+  /** `top-level`, `environment:prod`, `plugin:tap-x`, `environment-plugin:tap-x`. */
+  readonly layer: string;
+  readonly values: Readonly<Record<string, string>>;
 }
 
 /** Project settings that Meltano exports as `MELTANO_<SETTING>` (flattened: `MELTANO_STATE_BACKEND_URI`). */
@@ -104,15 +112,15 @@ export function envBlockLayers(
   project: Project,
   environment: Environment | null,
   plugin: PluginEntry | null,
-): EnvBlock[] {
-  const layers: EnvBlock[] = [project.env];
-  if (environment) layers.push(environment.env);
+): { readonly layer: string; readonly block: EnvBlock }[] {
+  const layers = [{ layer: 'top-level', block: project.env }];
+  if (environment) layers.push({ layer: `environment:${environment.name}`, block: environment.env });
   const chain = plugin ? ancestors(project, plugin) : [];
-  for (const p of chain) layers.push(p.env);
+  for (const p of chain) layers.push({ layer: `plugin:${p.name}`, block: p.env });
   if (environment) {
     for (const p of chain) {
       const entry = environment.plugins.find((e) => e.type === p.type && e.name === p.name);
-      if (entry) layers.push(entry.env);
+      if (entry) layers.push({ layer: `environment-plugin:${p.name}`, block: entry.env });
     }
   }
   return layers;
@@ -134,18 +142,19 @@ export function buildEnvLayers(
     ...info,
   };
   const blocks: Record<string, string> = {};
-  for (const layer of envBlockLayers(project, environment, plugin)) {
+  const steps: EnvLayerStep[] = [];
+  for (const { layer, block } of envBlockLayers(project, environment, plugin)) {
     const visible = { ...base, ...blocks };
-    for (const [key, value] of Object.entries(layer)) {
+    const values: Record<string, string> = {};
+    for (const [key, value] of Object.entries(block)) {
       if (value === null) continue;
-      blocks[key] = expandString(value, visible, {
-        strict: runtime.strict,
-        context: `the env: entry ${key}`,
-      });
+      values[key] = expandString(value, visible, { strict: runtime.strict, context: `the env: entry ${key} (${layer})` });
     }
+    Object.assign(blocks, values);
+    steps.push({ layer, values });
   }
   const store = { ...definedOnly(runtime.shell), ...meltano, ...info, ...blocks };
-  return { blocks, store, expandable: { ...definedOnly(runtime.dotenv), ...store } };
+  return { blocks, steps, store, expandable: { ...definedOnly(runtime.dotenv), ...store } };
 }
 
 function definedOnly(env: EnvMap): Record<string, string> {
