@@ -36,11 +36,6 @@ function truthy(value: unknown): boolean {
 export function openProject(globals: GlobalOptions, io: CliIo): ProjectContext {
   const root = findProjectRoot(io.cwd, globals.projectRoot);
   const project = loadProject(folderSource(root));
-  for (const warning of project.warnings) {
-    io.stderr(
-      `warning: ${warning.position ? `${formatPosition(warning.position)}: ` : ''}${warning.message}\n`,
-    );
-  }
   const dotenvPath = join(root, '.env');
   const dotenv = readDotenvFile(dotenvPath, io.env);
   const ff = project.extras.ff;
@@ -58,7 +53,16 @@ export function openProject(globals: GlobalOptions, io: CliIo): ProjectContext {
     shell: io.env,
     dotenv,
   });
+  printWarnings(project, choice.environment?.name ?? null, io);
   return { project, dotenvPath, runtime, choice };
+}
+
+/** Prints the project's warnings that concern every environment, or the active one. */
+export function printWarnings(project: Project, environment: string | null, io: CliIo): void {
+  for (const warning of project.warnings) {
+    if (warning.environment !== undefined && warning.environment !== environment) continue;
+    io.stderr(`warning: ${warning.position ? `${formatPosition(warning.position)}: ` : ''}${warning.message}\n`);
+  }
 }
 
 /** Says on stderr which environment a command resolved, since the answer depends on it. */
@@ -92,7 +96,7 @@ export function findPluginByName(project: Project, name: string, type?: string):
   const near = known.filter((k) => k.includes(name) || name.includes(k));
   throw new SluiceError(
     'plugin_not_found',
-    `${type ? `${describePluginType(type as PluginType)[0]?.toUpperCase()}${describePluginType(type as PluginType).slice(1)}` : 'Plugin'} '${name}' is not defined in this project.${near.length ? ` Did you mean ${near.map((n) => `'${n}'`).join(' or ')}?` : known.length ? ` Defined plugins: ${known.join(', ')}.` : ' The project defines no plugins.'}`,
+    `${type ? `${describePluginType(type as PluginType)[0]?.toUpperCase()}${describePluginType(type as PluginType).slice(1)}` : 'Plugin'} '${name}' is not defined in this project.${near.length ? ` Did you mean ${near.map((n) => `'${n}'`).join(' or ')}?` : known.length ? ` Defined plugins: ${known.join(', ')}.` : ` The project defines no ${type ?? 'plugins'}.`}`,
     { plugin: name, defined: known },
   );
 }

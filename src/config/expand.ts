@@ -15,7 +15,7 @@ export interface ExpandOptions {
   /** Meltano's `ff.strict_env_var_mode`: a missing variable is an error instead of "". */
   readonly strict?: boolean;
   /** Names the value in the strict-mode error message. */
-  readonly context?: string;
+  readonly context?: string | (() => string);
 }
 
 /** Expands variables in one string, in a single pass: substituted text is not scanned again. */
@@ -30,7 +30,7 @@ export function expandString(text: string, env: EnvMap, options: ExpandOptions =
       if (options.strict) {
         throw new SluiceError(
           'env_var_not_set',
-          `Environment variable '${name}' is referenced${options.context ? ` by ${options.context}` : ''} but not set. Set it (shell, .env or an env: block), or turn off ff.strict_env_var_mode.`,
+          `Environment variable '${name}' is referenced${options.context ? ` by ${typeof options.context === 'function' ? options.context() : options.context}` : ''} but not set. Set it (shell, .env or an env: block), or turn off ff.strict_env_var_mode.`,
           { variable: name },
         );
       }

@@ -34,12 +34,12 @@ const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
  * (from env vars, `.env` or YAML strings); an impossible conversion is a user error naming where
  * the value came from.
  */
-export function castValue(def: SettingDefinition, value: YamlValue, origin: string): YamlValue {
+export function castValue(def: SettingDefinition, value: YamlValue, origin: string | (() => string)): YamlValue {
   if (value === null) return null;
   const invalid = (expected: string): never => {
     throw new SluiceError(
       'setting_invalid',
-      `${origin}: setting '${def.name}' is of kind ${def.kind}, but its value ${JSON.stringify(value)} is not ${expected}. Fix the value.`,
+      `${typeof origin === 'function' ? origin() : origin}: setting '${def.name}' is of kind ${def.kind}, but its value ${JSON.stringify(value)} is not ${expected}. Fix the value.`,
       { setting: def.name, kind: def.kind, value },
     );
   };

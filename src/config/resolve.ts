@@ -59,7 +59,8 @@ interface RawValue {
   readonly value: YamlValue;
   readonly source: SettingSource;
   readonly envVar?: string;
-  readonly position?: SourcePosition;
+  /** Where the value was written; computed only when a message needs it (it costs a second parse). */
+  readonly locate?: () => SourcePosition | undefined;
   readonly expandable: boolean;
   readonly inheritedFrom?: string;
   readonly inheritedSource?: SettingSource;
@@ -175,12 +176,12 @@ class PluginResolver {
     flat: Record<string, YamlValue>,
     source: 'environment' | 'meltano_yml',
   ): RawValue | undefined {
-    const positions = source === 'environment' ? this.entry?.configPositions : this.plugin.configPositions;
+    const locate = source === 'environment' ? this.entry?.locateConfig : this.plugin.locateConfig;
     const hits = [def.name, ...(def.aliases ?? [])].filter((k) => flat[k] !== undefined && flat[k] !== null);
     if (hits.length === 0) return undefined;
     const distinct = new Set(hits.map((k) => JSON.stringify(flat[k])));
     if (distinct.size > 1) {
-      const at = positions?.get(hits[1] as string);
+      const at = locate?.(hits[1] as string);
       throw new SluiceError(
         'setting_conflict',
         `${at ? `${formatPosition(at)}: ` : ''}setting '${def.name}' of ${this.plugin.name} is written under several names with different values: ${hits.join(', ')}. Keep one.`,
@@ -188,7 +189,9 @@ class PluginResolver {
       );
     }
     const key = hits[0] as string;
-    return { value: flat[key] as YamlValue, source, position: positions?.get(key), expandable: true };
+    let located: SourcePosition | undefined | null = null;
+    const where = () => (located === null ? (located = locate?.(key)) : located);
+    return { value: flat[key] as YamlValue, source, locate: where, expandable: true };
   }
 
   /** The store walk: the first store with a non-null value wins. */
@@ -242,7 +245,10 @@ class PluginResolver {
     if (raw.expandable && value !== null) {
       const expanded = expandSettingValue(value, this.expandableFor(extra), {
         strict: this.runtime.strict,
-        context: `setting '${def.name}' of ${this.plugin.name}${raw.position ? ` (${formatPosition(raw.position)})` : ''}`,
+        context: () => {
+          const at = raw.locate?.();
+          return `setting '${def.name}' of ${this.plugin.name}${at ? ` (${formatPosition(at)})` : ''}`;
+        },
       });
       if (JSON.stringify(expanded) !== JSON.stringify(value)) unexpandedValue = value;
       value = expanded;
@@ -254,9 +260,12 @@ class PluginResolver {
         source = aggregated.source;
       }
     }
-    const origin = raw.position
-      ? formatPosition(raw.position)
-      : raw.envVar
+    const at = raw.locate;
+    const origin = () => {
+      const position = at?.();
+      return position ? formatPosition(position) : fallbackOrigin;
+    };
+    const fallbackOrigin = raw.envVar
         ? `${raw.envVar} (${source === 'dotenv' ? '.env' : 'environment variable'})`
         : `${this.plugin.name}`;
     const resolved: ResolvedSetting = {
@@ -268,9 +277,11 @@ class PluginResolver {
       unexpandedValue,
       inheritedFrom: raw.inheritedFrom,
       inheritedSource: raw.inheritedSource,
-      position: raw.position,
       sensitive: isSensitive(def),
       extra,
+      get position() {
+        return at?.();
+      },
     };
     this.memo.set(def.name, resolved);
     return resolved;

@@ -86,8 +86,12 @@ export function writeSetting(
         file,
         (text: string) => {
           let next = text;
-          for (const spelling of existingSpellings(def)) next = deleteIn(next, [...path, ...spelling]);
-          return setIn(next, [...path, ...settingSteps(def.name)], value);
+          const steps = settingSteps(def.name);
+          // The spelling being written is replaced in place (setIn), so that the key keeps its line.
+          for (const spelling of existingSpellings(def)) {
+            if (spelling.join('\0') !== steps.join('\0')) next = deleteIn(next, [...path, ...spelling]);
+          }
+          return setIn(next, [...path, ...steps], value);
         },
       ],
     ]),

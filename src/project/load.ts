@@ -39,20 +39,10 @@ export function loadProject(source: ProjectSource): Project {
   const environments = all.flatMap((f) => f.environments);
   const schedules = all.flatMap((f) => f.schedules);
   const jobs = all.flatMap((f) => f.jobs);
-  rejectDuplicates(
-    plugins.map((p) => ({
-      key: `${p.type}/${p.name}`,
-      label: `${describePluginType(p.type)} '${p.name}'`,
-      position: p.position,
-    })),
-  );
-  rejectDuplicates(
-    environments.map((e) => ({ key: e.name, label: `environment '${e.name}'`, position: e.position })),
-  );
-  rejectDuplicates(
-    schedules.map((s) => ({ key: s.name, label: `schedule '${s.name}'`, position: s.position })),
-  );
-  rejectDuplicates(jobs.map((j) => ({ key: j.name, label: `job '${j.name}'`, position: j.position })));
+  rejectDuplicates(plugins.map((p) => withKey(p, `${p.type}/${p.name}`, `${describePluginType(p.type)} '${p.name}'`)));
+  rejectDuplicates(environments.map((e) => withKey(e, e.name, `environment '${e.name}'`)));
+  rejectDuplicates(schedules.map((s) => withKey(s, s.name, `schedule '${s.name}'`)));
+  rejectDuplicates(jobs.map((j) => withKey(j, j.name, `job '${j.name}'`)));
 
   const byKey = new Map(plugins.map((p) => [`${p.type}/${p.name}`, p]));
   for (const plugin of plugins) {
@@ -87,14 +77,20 @@ export function loadProject(source: ProjectSource): Project {
     for (const entry of environment.plugins) {
       if (!byKey.has(`${entry.type}/${entry.name}`)) {
         warnings.push({
-          position: entry.position,
+          environment: environment.name,
+          get position() {
+            return entry.position;
+          },
           message: `environment '${environment.name}' configures ${describePluginType(entry.type)} '${entry.name}', which is not defined under plugins.${entry.type}; the entry is ignored.`,
         });
       }
     }
     for (const key of Object.keys(environment.otherConfig)) {
       warnings.push({
-        position: environment.position,
+        environment: environment.name,
+        get position() {
+          return environment.position;
+        },
         message: `environment '${environment.name}' sets config.${key}, which cannot be set per environment; it is ignored.`,
       });
     }
@@ -125,23 +121,31 @@ function mergeEnv(files: readonly ProjectFileContents[]): EnvBlock {
   return Object.assign({}, ...files.map((f) => f.env));
 }
 
-function rejectDuplicates(
-  entries: readonly { key: string; label: string; position: SourcePosition }[],
-): void {
-  const first = new Map<string, SourcePosition>();
+/** Pairs an entity with its duplicate key, keeping its position lazy. */
+function withKey(entity: { readonly position: SourcePosition }, key: string, label: string) {
+  return {
+    key,
+    label,
+    get position() {
+      return entity.position;
+    },
+  };
+}
+
+/** Fails on the second entry with a key already seen. Positions are read only then: they cost a second parse. */
+function rejectDuplicates(entries: readonly { key: string; label: string; readonly position: SourcePosition }[]): void {
+  const first = new Map<string, { readonly position: SourcePosition }>();
   for (const entry of entries) {
     const earlier = first.get(entry.key);
     if (earlier) {
       throw errorAt(
         'duplicate_name',
         entry.position,
-        `${entry.label} is defined twice: here and at ${formatPosition(earlier)}. Remove or rename one of them.`,
-        {
-          first: earlier,
-        },
+        `${entry.label} is defined twice: here and at ${formatPosition(earlier.position)}. Remove or rename one of them.`,
+        { first: earlier.position },
       );
     }
-    first.set(entry.key, entry.position);
+    first.set(entry.key, entry);
   }
 }
 

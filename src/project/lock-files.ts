@@ -11,13 +11,20 @@ export function readLockedSettings(
   plugins: readonly PluginEntry[],
 ): Map<string, SettingDefinition[]> {
   const out = new Map<string, SettingDefinition[]>();
+  const listings = new Map<string, string[]>();
   for (const plugin of plugins) {
     if (plugin.inheritFrom !== undefined || plugin.namespace !== undefined) continue;
-    const candidates = source.glob(`plugins/${plugin.type}/${escapeGlob(plugin.name)}--*.lock`);
-    const chosen =
-      candidates.find((c) => c.endsWith(`--${plugin.variant ?? 'original'}.lock`)) ??
+    let files = listings.get(plugin.type);
+    if (!files) {
+      files = source.list(`plugins/${plugin.type}`).filter((f) => f.endsWith('.lock'));
+      listings.set(plugin.type, files);
+    }
+    const candidates = files.filter((f) => f.startsWith(`${plugin.name}--`));
+    const picked =
+      candidates.find((c) => c === `${plugin.name}--${plugin.variant ?? 'original'}.lock`) ??
       (candidates.length === 1 ? candidates[0] : undefined);
-    if (chosen === undefined) continue;
+    if (picked === undefined) continue;
+    const chosen = `plugins/${plugin.type}/${picked}`;
     const text = source.read(chosen);
     if (text === undefined) continue;
     let parsed: unknown;
@@ -31,10 +38,6 @@ export function readLockedSettings(
     out.set(`${plugin.type}/${plugin.name}`, settings.filter(isSettingLike).map(toDefinition));
   }
   return out;
-}
-
-function escapeGlob(name: string): string {
-  return name.replace(/[*?[\]{}()!]/g, '\\$&');
 }
 
 function isSettingLike(value: unknown): value is Record<string, unknown> & { name: string } {

@@ -50,9 +50,6 @@ export interface SettingDefinition {
   readonly position?: SourcePosition;
 }
 
-/** Where each flattened config key was written, for error messages and edits. */
-export type PositionIndex = ReadonlyMap<string, SourcePosition>;
-
 /** A plugin entry under `plugins.<type>[]`. */
 export interface PluginEntry {
   readonly type: PluginType;
@@ -72,7 +69,8 @@ export interface PluginEntry {
   /** The file it is written in, relative to the project root. */
   readonly file: string;
   readonly position: SourcePosition;
-  readonly configPositions: PositionIndex;
+  /** Where a flattened config key (`auth.user`) was written, for messages. */
+  readonly locateConfig: (flatKey: string) => SourcePosition | undefined;
 }
 
 /** A plugin entry inside an environment's `config.plugins.<type>[]`. */
@@ -83,7 +81,8 @@ export interface EnvironmentPluginEntry {
   readonly extras: YamlMap;
   readonly env: EnvBlock;
   readonly position: SourcePosition;
-  readonly configPositions: PositionIndex;
+  /** Where a flattened config key (`auth.user`) was written, for messages. */
+  readonly locateConfig: (flatKey: string) => SourcePosition | undefined;
 }
 
 export interface Environment {
@@ -115,6 +114,8 @@ export interface Job {
 export interface ProjectWarning {
   readonly message: string;
   readonly position?: SourcePosition;
+  /** Set when the warning concerns one environment only (commands show it when that one is active). */
+  readonly environment?: string;
 }
 
 /** A loaded Meltano project: `meltano.yml` and every file its `include_paths` reach. */

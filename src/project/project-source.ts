@@ -1,6 +1,6 @@
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { globSync } from 'tinyglobby';
+import { globBase, globToRegExp } from './glob.js';
 
 /** Why a path named by `include_paths` cannot be read. */
 export type IncludeProblem = 'missing' | 'outside' | 'not_a_file';
@@ -15,10 +15,20 @@ export interface ProjectSource {
   read(path: string): string | undefined;
   /** Matches of one glob pattern, sorted. */
   glob(pattern: string): string[];
+  /** Names of the files directly in a folder (none if it does not exist). */
+  list(dir: string): string[];
   /** Why `path` cannot be included, or undefined when it is a regular file inside the root. */
   checkInclude(path: string): IncludeProblem | undefined;
   /** The name used in messages and positions for a file. */
   display(path: string): string;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** A project folder on disk. */
@@ -36,13 +46,35 @@ export function folderSource(root: string): ProjectSource {
       }
     },
     glob(pattern) {
-      return globSync(pattern, {
-        cwd: abs,
-        dot: true,
-        onlyFiles: false,
-        expandDirectories: false,
-        followSymbolicLinks: true,
-      }).sort();
+      const matcher = globToRegExp(pattern);
+      const recursive = pattern.includes('**');
+      const depth = pattern.split('/').length;
+      const out: string[] = [];
+      const walk = (dir: string, level: number) => {
+        let entries: import('node:fs').Dirent[];
+        try {
+          entries = readdirSync(join(abs, dir), { withFileTypes: true });
+        } catch {
+          return;
+        }
+        for (const entry of entries) {
+          const path = dir ? `${dir}/${entry.name}` : entry.name;
+          if (matcher.test(path)) out.push(path);
+          const isDir = entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(join(abs, path)));
+          // Deep trees (node_modules, virtualenvs) are only walked when the pattern can reach them.
+          if (isDir && (recursive || level + 1 < depth) && entry.name !== '.git') walk(path, level + 1);
+        }
+      };
+      const base = globBase(pattern);
+      walk(base, base === '' ? 0 : base.split('/').length);
+      return out.sort();
+    },
+    list(dir) {
+      try {
+        return readdirSync(join(abs, dir));
+      } catch {
+        return [];
+      }
     },
     checkInclude(path) {
       let real: string;

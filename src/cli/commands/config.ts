@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { stringifyForEnv } from '../../config/env-layers.js';
 import { type NamingPlugin, readEnvVars, toEnvVar, writeEnvVars } from '../../config/env-var-names.js';
-import { castValue } from '../../config/kinds.js';
+import { castValue, isSensitive } from '../../config/kinds.js';
 import { configMatrix } from '../../config/matrix.js';
 import { LIST_MASK, PRINT_MASK, processConfig, redactedValue } from '../../config/process.js';
 import { type ResolvedPlugin, type ResolvedSetting, resolvePlugin } from '../../config/resolve.js';
@@ -268,7 +268,8 @@ export function configSet(
     return;
   }
   const value: YamlValue = def.kind ? castValue(def, text, 'the value given') : text;
-  const sensitive = current?.sensitive ?? false;
+  // A setting not yet defined or set anywhere (`current` is undefined) is judged by its name.
+  const sensitive = current?.sensitive ?? isSensitive(def);
   if (sensitive) {
     const variable = primaryVariable(resolved.naming, def);
     const others = readEnvVars(resolved.naming, def)
