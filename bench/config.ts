@@ -24,11 +24,22 @@ const projects = readdirSync(CORPUS)
   .sort((a, b) => b.bytes - a.bytes);
 const largest = projects[0];
 if (!largest) throw new Error(`no corpus projects in ${CORPUS}`);
-const plugin = [...largest.project.plugins].sort((a, b) => Object.keys(b.config).length - Object.keys(a.config).length)[0];
+const plugin = [...largest.project.plugins].sort(
+  (a, b) => Object.keys(b.config).length - Object.keys(a.config).length,
+)[0];
 const environment = largest.project.environments[0]?.name;
 if (!plugin) throw new Error('the largest project has no plugins');
 
-const sluiceArgs = [BIN, 'config', 'print', plugin.name, '--plugin-type', plugin.type, '--project-root', join(CORPUS, largest.name)];
+const sluiceArgs = [
+  BIN,
+  'config',
+  'print',
+  plugin.name,
+  '--plugin-type',
+  plugin.type,
+  '--project-root',
+  join(CORPUS, largest.name),
+];
 if (environment) sluiceArgs.push('--environment', environment);
 const commands = {
   "node -e ''": [process.execPath, '-e', ''],
@@ -57,10 +68,14 @@ const stat = (values: number[]) => {
   return { min: sorted[0] ?? 0, median: at(0.5), p90: at(0.9) };
 };
 const baseline = stat(samples["node -e ''"] ?? []).median;
-console.log(`project: ${largest.name} (${largest.project.files.length} files, ${largest.bytes} bytes); plugin: ${plugin.type}/${plugin.name}; environment: ${environment ?? 'none'}; ${RUNS} runs each`);
+console.log(
+  `project: ${largest.name} (${largest.project.files.length} files, ${largest.bytes} bytes); plugin: ${plugin.type}/${plugin.name}; environment: ${environment ?? 'none'}; ${RUNS} runs each`,
+);
 console.log('| command | min ms | median ms | p90 ms | ratio (median) |');
 console.log('|---|---:|---:|---:|---:|');
 for (const name of Object.keys(commands)) {
   const s = stat(samples[name] ?? []);
-  console.log(`| ${name} | ${s.min.toFixed(1)} | ${s.median.toFixed(1)} | ${s.p90.toFixed(1)} | ${(s.median / baseline).toFixed(2)}x |`);
+  console.log(
+    `| ${name} | ${s.min.toFixed(1)} | ${s.median.toFixed(1)} | ${s.p90.toFixed(1)} | ${(s.median / baseline).toFixed(2)}x |`,
+  );
 }

@@ -61,7 +61,9 @@ export function openProject(globals: GlobalOptions, io: CliIo): ProjectContext {
 export function printWarnings(project: Project, environment: string | null, io: CliIo): void {
   for (const warning of project.warnings) {
     if (warning.environment !== undefined && warning.environment !== environment) continue;
-    io.stderr(`warning: ${warning.position ? `${formatPosition(warning.position)}: ` : ''}${warning.message}\n`);
+    io.stderr(
+      `warning: ${warning.position ? `${formatPosition(warning.position)}: ` : ''}${warning.message}\n`,
+    );
   }
 }
 

@@ -148,7 +148,10 @@ export function buildEnvLayers(
     const values: Record<string, string> = {};
     for (const [key, value] of Object.entries(block)) {
       if (value === null) continue;
-      values[key] = expandString(value, visible, { strict: runtime.strict, context: `the env: entry ${key} (${layer})` });
+      values[key] = expandString(value, visible, {
+        strict: runtime.strict,
+        context: `the env: entry ${key} (${layer})`,
+      });
     }
     Object.assign(blocks, values);
     steps.push({ layer, values });

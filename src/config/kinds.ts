@@ -34,7 +34,11 @@ const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
  * (from env vars, `.env` or YAML strings); an impossible conversion is a user error naming where
  * the value came from.
  */
-export function castValue(def: SettingDefinition, value: YamlValue, origin: string | (() => string)): YamlValue {
+export function castValue(
+  def: SettingDefinition,
+  value: YamlValue,
+  origin: string | (() => string),
+): YamlValue {
   if (value === null) return null;
   const invalid = (expected: string): never => {
     throw new SluiceError(

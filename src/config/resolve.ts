@@ -189,8 +189,15 @@ class PluginResolver {
       );
     }
     const key = hits[0] as string;
-    let located: SourcePosition | undefined | null = null;
-    const where = () => (located === null ? (located = locate?.(key)) : located);
+    let located: SourcePosition | undefined;
+    let searched = false;
+    const where = () => {
+      if (!searched) {
+        located = locate?.(key);
+        searched = true;
+      }
+      return located;
+    };
     return { value: flat[key] as YamlValue, source, locate: where, expandable: true };
   }
 
@@ -266,8 +273,8 @@ class PluginResolver {
       return position ? formatPosition(position) : fallbackOrigin;
     };
     const fallbackOrigin = raw.envVar
-        ? `${raw.envVar} (${source === 'dotenv' ? '.env' : 'environment variable'})`
-        : `${this.plugin.name}`;
+      ? `${raw.envVar} (${source === 'dotenv' ? '.env' : 'environment variable'})`
+      : `${this.plugin.name}`;
     const resolved: ResolvedSetting = {
       definition: def,
       name: def.name,

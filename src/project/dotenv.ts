@@ -53,7 +53,8 @@ function dotenvEntries(text: string): DotenvEntry[] {
         close = findClose(body, quote);
       }
       const raw = close < 0 ? body : body.slice(0, close);
-      const value = quote === "'" ? raw.replace(/\\'/g, "'") : unescapeDouble(raw);
+      // python-dotenv unescapes \\ and \' in single quotes (and formatDotenvLine writes them).
+      const value = quote === "'" ? raw.replace(/\\([\\'])/g, '$1') : unescapeDouble(raw);
       entries.push({ key, value, expand: quote === '"', lines: [start, i] });
       continue;
     }

@@ -171,3 +171,12 @@ export function removeEnvironment(project: Project, environment: Environment): v
     ]),
   );
 }
+
+/** Adds `- name: NAME` with `sensitive: true` to a plugin's `settings:`, so a secret kept in `.env` has a setting to feed. */
+export function declareSensitiveSetting(project: Project, plugin: PluginEntry, name: string): void {
+  const { file, path } = entryPath(plugin, { kind: 'base' });
+  editProject(
+    project,
+    new Map([[file, (text: string) => setIn(text, [...path, 'settings', { name }, 'sensitive'], true)]]),
+  );
+}

@@ -4,7 +4,10 @@
  * (zero included). Dot files match too. Used on a folder walk and on a Git tree listing alike.
  */
 export function globToRegExp(pattern: string): RegExp {
-  const segments = pattern.replace(/^(\.\/)+/, '').split('/').filter((s) => s !== '' && s !== '.');
+  const segments = pattern
+    .replace(/^(\.\/)+/, '')
+    .split('/')
+    .filter((s) => s !== '' && s !== '.');
   let source = '';
   segments.forEach((segment, i) => {
     const last = i === segments.length - 1;

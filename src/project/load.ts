@@ -39,7 +39,9 @@ export function loadProject(source: ProjectSource): Project {
   const environments = all.flatMap((f) => f.environments);
   const schedules = all.flatMap((f) => f.schedules);
   const jobs = all.flatMap((f) => f.jobs);
-  rejectDuplicates(plugins.map((p) => withKey(p, `${p.type}/${p.name}`, `${describePluginType(p.type)} '${p.name}'`)));
+  rejectDuplicates(
+    plugins.map((p) => withKey(p, `${p.type}/${p.name}`, `${describePluginType(p.type)} '${p.name}'`)),
+  );
   rejectDuplicates(environments.map((e) => withKey(e, e.name, `environment '${e.name}'`)));
   rejectDuplicates(schedules.map((s) => withKey(s, s.name, `schedule '${s.name}'`)));
   rejectDuplicates(jobs.map((j) => withKey(j, j.name, `job '${j.name}'`)));
@@ -133,7 +135,9 @@ function withKey(entity: { readonly position: SourcePosition }, key: string, lab
 }
 
 /** Fails on the second entry with a key already seen. Positions are read only then: they cost a second parse. */
-function rejectDuplicates(entries: readonly { key: string; label: string; readonly position: SourcePosition }[]): void {
+function rejectDuplicates(
+  entries: readonly { key: string; label: string; readonly position: SourcePosition }[],
+): void {
   const first = new Map<string, { readonly position: SourcePosition }>();
   for (const entry of entries) {
     const earlier = first.get(entry.key);

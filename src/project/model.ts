@@ -121,7 +121,7 @@ export interface ProjectWarning {
 /** A loaded Meltano project: `meltano.yml` and every file its `include_paths` reach. */
 export interface Project {
   readonly root: string;
-  /** Absolute paths: `meltano.yml` first, then included files in include order. */
+  /** Paths relative to the root: `meltano.yml` first, then included files in include order. */
   readonly files: readonly string[];
   readonly defaultEnvironment: string | null;
   readonly projectId: string | null;

@@ -34,7 +34,9 @@ function isDirectory(path: string): boolean {
 /** A project folder on disk. */
 export function folderSource(root: string): ProjectSource {
   const abs = resolve(root);
-  const realRoot = realpathSync(abs);
+  const realRoot = realpathSync.native(abs);
+  // Messages name files relative to the working directory; computed once, not per file.
+  const shownRoot = relative(process.cwd(), abs);
   return {
     root: abs,
     read(path) {
@@ -79,7 +81,7 @@ export function folderSource(root: string): ProjectSource {
     checkInclude(path) {
       let real: string;
       try {
-        real = realpathSync(join(abs, path));
+        real = realpathSync.native(join(abs, path));
       } catch {
         return 'missing';
       }
@@ -87,7 +89,7 @@ export function folderSource(root: string): ProjectSource {
       return statSync(real).isFile() ? undefined : 'not_a_file';
     },
     display(path) {
-      return relative(process.cwd(), join(abs, path)) || path;
+      return shownRoot ? `${shownRoot}/${path}` : path;
     },
   };
 }

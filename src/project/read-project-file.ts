@@ -24,22 +24,59 @@ export interface ProjectFileContents {
   readonly env: EnvBlock;
   /** Every other top-level key, as written. */
   readonly rest: YamlMap;
-  readonly includePaths?: { readonly patterns: readonly string[]; readonly positions: readonly SourcePosition[] };
+  readonly includePaths?: {
+    readonly patterns: readonly string[];
+    readonly positions: readonly SourcePosition[];
+  };
 }
 
 /** Plugin keys with a meaning of their own; every other key is an extra (`select`, `metadata`, ...). */
 const PLUGIN_KEYS = new Set([
-  'name', 'namespace', 'inherit_from', 'variant', 'pip_url', 'executable', 'config', 'env', 'settings',
-  'settings_group_validation', 'commands', 'capabilities', 'label', 'logo_url', 'description', 'docs',
-  'repo', 'hidden', 'requires', 'python', 'supported_python_versions', 'keywords', 'maintenance_status',
-  'domain_url', 'ext_repo', 'annotations', 'schedules',
+  'name',
+  'namespace',
+  'inherit_from',
+  'variant',
+  'pip_url',
+  'executable',
+  'config',
+  'env',
+  'settings',
+  'settings_group_validation',
+  'commands',
+  'capabilities',
+  'label',
+  'logo_url',
+  'description',
+  'docs',
+  'repo',
+  'hidden',
+  'requires',
+  'python',
+  'supported_python_versions',
+  'keywords',
+  'maintenance_status',
+  'domain_url',
+  'ext_repo',
+  'annotations',
+  'schedules',
 ]);
 
 const ENVIRONMENT_KEYS = new Set(['name', 'config', 'env', 'state_id_suffix', 'annotations']);
 
 const SETTING_KINDS: ReadonlySet<string> = new Set<SettingKind>([
-  'string', 'integer', 'boolean', 'decimal', 'array', 'object', 'options', 'date_iso8601', 'email', 'file',
-  'password', 'oauth', 'hidden',
+  'string',
+  'integer',
+  'boolean',
+  'decimal',
+  'array',
+  'object',
+  'options',
+  'date_iso8601',
+  'email',
+  'file',
+  'password',
+  'oauth',
+  'hidden',
 ]);
 
 function isMapping(value: unknown): value is YamlMap {
@@ -68,9 +105,12 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
     throw errorAt('project_invalid', pos(path, key), message);
   };
   /** A lazily computed position: the second parse runs only if a message reads it. */
-  const lazyPosition = <T extends object>(target: T, path: ValuePath): T & { readonly position: SourcePosition } => {
-    let cached: SourcePosition | undefined;
-    Object.defineProperty(target, 'position', { enumerable: true, get: () => (cached ??= pos(path)) });
+  const lazyPosition = <T extends object>(
+    target: T,
+    path: ValuePath,
+  ): T & { readonly position: SourcePosition } => {
+    const position = memoize(() => pos(path));
+    Object.defineProperty(target, 'position', { enumerable: true, get: position });
     return target as T & { readonly position: SourcePosition };
   };
 
@@ -84,7 +124,11 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
     if (!Array.isArray(value)) fail(path, `${what} must be a list, found ${describeValue(value)}.`);
     return value as readonly YamlValue[];
   };
-  const optionalString = (value: YamlValue | undefined, path: ValuePath, what: string): string | undefined => {
+  const optionalString = (
+    value: YamlValue | undefined,
+    path: ValuePath,
+    what: string,
+  ): string | undefined => {
     if (value === null || value === undefined) return undefined;
     if (typeof value === 'string') return value;
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
@@ -94,14 +138,18 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
     const entry = mapping(value, path, what);
     const name = entry.name;
     if (typeof name !== 'string' || name === '') {
-      fail(name === undefined ? path : [...path, 'name'], `${what} needs a \`name\` (a non-empty string), found ${describeValue(name)}.`);
+      fail(
+        name === undefined ? path : [...path, 'name'],
+        `${what} needs a \`name\` (a non-empty string), found ${describeValue(name)}.`,
+      );
     }
     return name as string;
   };
   /** `env:` blocks: values become strings as Meltano's `str(value)` does; null stays null. */
   const envBlock = (value: YamlValue | undefined, path: ValuePath, what: string): EnvBlock => {
     const env: Record<string, string | null> = {};
-    for (const [key, v] of Object.entries(mapping(value, path, what))) env[key] = v === null ? null : pythonStr(v);
+    for (const [key, v] of Object.entries(mapping(value, path, what)))
+      env[key] = v === null ? null : pythonStr(v);
     return env;
   };
 
@@ -110,13 +158,17 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
     const raw = value as YamlMap;
     const kind = raw.kind ?? undefined;
     if (kind !== undefined && kind !== null && (typeof kind !== 'string' || !SETTING_KINDS.has(kind))) {
-      fail([...path, 'kind'], `setting '${name}' of ${owner} has unknown kind ${JSON.stringify(kind)}. Valid kinds: ${[...SETTING_KINDS].join(', ')}.`);
+      fail(
+        [...path, 'kind'],
+        `setting '${name}' of ${owner} has unknown kind ${JSON.stringify(kind)}. Valid kinds: ${[...SETTING_KINDS].join(', ')}.`,
+      );
     }
     const strings = (key: string): string[] | undefined => {
       const v = raw[key];
       if (v === undefined || v === null) return undefined;
       const items = Array.isArray(v) ? v : [v];
-      if (!items.every((i) => typeof i === 'string')) fail([...path, key], `\`${key}\` of setting '${name}' must be a list of strings.`);
+      if (!items.every((i) => typeof i === 'string'))
+        fail([...path, key], `\`${key}\` of setting '${name}' must be a list of strings.`);
       return items as string[];
     };
     const options = Array.isArray(raw.options)
@@ -146,8 +198,8 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
     const raw = value as YamlMap;
     const extras: Record<string, YamlValue> = {};
     for (const [key, v] of Object.entries(raw)) if (!PLUGIN_KEYS.has(key)) extras[key] = v;
-    const settings = list(raw.settings, [...path, 'settings'], `The \`settings\` of ${type} '${name}'`).map((s, i) =>
-      setting(s, [...path, 'settings', i], `${type} '${name}'`),
+    const settings = list(raw.settings, [...path, 'settings'], `The \`settings\` of ${type} '${name}'`).map(
+      (s, i) => setting(s, [...path, 'settings', i], `${type} '${name}'`),
     );
     const config = mapping(raw.config, [...path, 'config'], `The \`config\` of ${type} '${name}'`);
     const inheritFrom = optionalString(raw.inherit_from, [...path, 'inherit_from'], '`inherit_from`');
@@ -175,20 +227,34 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
     );
   };
 
-  const environmentPlugin = (type: PluginType, value: YamlValue, path: ValuePath, environment: string): EnvironmentPluginEntry => {
+  const environmentPlugin = (
+    type: PluginType,
+    value: YamlValue,
+    path: ValuePath,
+    environment: string,
+  ): EnvironmentPluginEntry => {
     const what = `A plugin entry of environment '${environment}'`;
     const name = requiredName(value, path, what);
     const raw = value as YamlMap;
-    const config = mapping(raw.config, [...path, 'config'], `The \`config\` of ${type} '${name}' in environment '${environment}'`);
+    const config = mapping(
+      raw.config,
+      [...path, 'config'],
+      `The \`config\` of ${type} '${name}' in environment '${environment}'`,
+    );
     const extras: Record<string, YamlValue> = {};
-    for (const [key, v] of Object.entries(raw)) if (key !== 'name' && key !== 'config' && key !== 'env') extras[key] = v;
+    for (const [key, v] of Object.entries(raw))
+      if (key !== 'name' && key !== 'config' && key !== 'env') extras[key] = v;
     return lazyPosition(
       {
         type,
         name,
         config,
         extras,
-        env: envBlock(raw.env, [...path, 'env'], `The \`env\` of ${type} '${name}' in environment '${environment}'`),
+        env: envBlock(
+          raw.env,
+          [...path, 'env'],
+          `The \`env\` of ${type} '${name}' in environment '${environment}'`,
+        ),
         locateConfig: (flatKey: string) => {
           const keyPath = configKeyPath(config, flatKey);
           return keyPath ? pos([...path, 'config', ...keyPath]) : undefined;
@@ -201,12 +267,19 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
   const environment = (value: YamlValue, path: ValuePath): Environment => {
     const name = requiredName(value, path, 'An environment');
     if (name.includes(':')) {
-      fail([...path, 'name'], `the environment name '${name}' cannot contain ':', which separates the parts of state IDs. Rename the environment.`);
+      fail(
+        [...path, 'name'],
+        `the environment name '${name}' cannot contain ':', which separates the parts of state IDs. Rename the environment.`,
+      );
     }
     const raw = value as YamlMap;
     for (const key of Object.keys(raw)) {
       if (!ENVIRONMENT_KEYS.has(key)) {
-        fail([...path, key], `environment '${name}' has an unknown key '${key}'. An environment may only have: ${[...ENVIRONMENT_KEYS].join(', ')}.`, true);
+        fail(
+          [...path, key],
+          `environment '${name}' has an unknown key '${key}'. An environment may only have: ${[...ENVIRONMENT_KEYS].join(', ')}.`,
+          true,
+        );
       }
     }
     const plugins: EnvironmentPluginEntry[] = [];
@@ -218,13 +291,21 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
         continue;
       }
       const pluginsPath = [...path, 'config', 'plugins'];
-      for (const [type, entries] of Object.entries(mapping(configValue, pluginsPath, `\`config.plugins\` of environment '${name}'`))) {
+      for (const [type, entries] of Object.entries(
+        mapping(configValue, pluginsPath, `\`config.plugins\` of environment '${name}'`),
+      )) {
         if (!isPluginType(type)) {
-          fail([...pluginsPath, type], `unknown plugin type '${type}' in environment '${name}'. Valid types: ${PLUGIN_TYPE_NAMES.join(', ')}.`, true);
+          fail(
+            [...pluginsPath, type],
+            `unknown plugin type '${type}' in environment '${name}'. Valid types: ${PLUGIN_TYPE_NAMES.join(', ')}.`,
+            true,
+          );
         }
-        list(entries, [...pluginsPath, type], `\`config.plugins.${type}\` of environment '${name}'`).forEach((entry, i) => {
-          plugins.push(environmentPlugin(type as PluginType, entry, [...pluginsPath, type, i], name));
-        });
+        list(entries, [...pluginsPath, type], `\`config.plugins.${type}\` of environment '${name}'`).forEach(
+          (entry, i) => {
+            plugins.push(environmentPlugin(type as PluginType, entry, [...pluginsPath, type, i], name));
+          },
+        );
       }
     }
     return lazyPosition(
@@ -254,7 +335,11 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
       case 'plugins':
         for (const [type, entries] of Object.entries(mapping(value, ['plugins'], '`plugins`'))) {
           if (!isPluginType(type)) {
-            fail(['plugins', type], `unknown plugin type '${type}' under \`plugins\`. Valid types: ${PLUGIN_TYPE_NAMES.join(', ')}.`, true);
+            fail(
+              ['plugins', type],
+              `unknown plugin type '${type}' under \`plugins\`. Valid types: ${PLUGIN_TYPE_NAMES.join(', ')}.`,
+              true,
+            );
           }
           list(entries, ['plugins', type], `\`plugins.${type}\``).forEach((entry, i) => {
             plugins.push(plugin(type as PluginType, entry, ['plugins', type, i]));
@@ -285,13 +370,14 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
       case 'include_paths': {
         const items = list(value, ['include_paths'], '`include_paths`');
         const patterns = items.map((item, i) => {
-          if (typeof item !== 'string') fail(['include_paths', i], `\`include_paths\` entries must be strings, found ${describeValue(item)}.`);
+          if (typeof item !== 'string')
+            fail(
+              ['include_paths', i],
+              `\`include_paths\` entries must be strings, found ${describeValue(item)}.`,
+            );
           return item as string;
         });
-        const positions = patterns.map((_, i) => {
-          let cached: SourcePosition | undefined;
-          return { get file() { return (cached ??= pos(['include_paths', i])).file; }, get line() { return (cached ??= pos(['include_paths', i])).line; }, get column() { return (cached ??= pos(['include_paths', i])).column; } };
-        });
+        const positions = patterns.map((_, i) => lazySourcePosition(() => pos(['include_paths', i])));
         includePaths = { patterns, positions };
         rest[key] = patterns;
         break;
@@ -305,6 +391,34 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
     }
   }
   return { file: relPath, plugins, environments, schedules, jobs, env, rest, includePaths };
+}
+
+/** A position whose lookup (a second parse) runs on first read. */
+function lazySourcePosition(compute: () => SourcePosition): SourcePosition {
+  const memo = memoize(compute);
+  return {
+    get file() {
+      return memo().file;
+    },
+    get line() {
+      return memo().line;
+    },
+    get column() {
+      return memo().column;
+    },
+  };
+}
+
+function memoize<T>(compute: () => T): () => T {
+  let done = false;
+  let value: T | undefined;
+  return () => {
+    if (!done) {
+      value = compute();
+      done = true;
+    }
+    return value as T;
+  };
 }
 
 /** Python's `str()` of a YAML value, as Meltano applies it to `env:` values. */

@@ -10,11 +10,13 @@ import type { YamlValue } from './model.js';
  * Python's ISO form. We keep such values as ISO strings (`2023-01-01T15:40:21`) instead of
  * JavaScript Dates, which would lose precision and time-zone naivety.
  */
-const TIMESTAMP = /^\d{4}-\d\d?-\d\d?(?:(?:[Tt]|[ \t]+)\d\d?:\d\d:\d\d(?:\.\d*)?(?:[ \t]*(?:Z|[-+]\d\d?(?::\d\d)?))?)?$/;
+const TIMESTAMP =
+  /^\d{4}-\d\d?-\d\d?(?:(?:[Tt]|[ \t]+)\d\d?:\d\d:\d\d(?:\.\d*)?(?:[ \t]*(?:Z|[-+]\d\d?(?::\d\d)?))?)?$/;
 const timestampAsText = new jsYaml.Type('tag:yaml.org,2002:timestamp', {
   kind: 'scalar',
   resolve: (data: unknown) => typeof data === 'string' && TIMESTAMP.test(data),
-  construct: (data: string) => data.replace(/^(\d{4}-\d\d?-\d\d?)(?:[Tt]|[ \t]+)/, '$1T').replace(/[ \t]+(?=Z|[-+]\d)/, ''),
+  construct: (data: string) =>
+    data.replace(/^(\d{4}-\d\d?-\d\d?)(?:[Tt]|[ \t]+)/, '$1T').replace(/[ \t]+(?=Z|[-+]\d)/, ''),
 });
 // js-yaml exports its built-in types at run time; its type declarations omit them.
 const mergeKeys = (jsYaml as unknown as { types: { merge: jsYaml.Type } }).types.merge;
@@ -61,7 +63,10 @@ export function parseYamlFile(path: string, text: string): YamlFile {
     if (!located) {
       const yaml = requireFromHere('yaml') as typeof import('yaml');
       const lineCounter = new yaml.LineCounter();
-      located = { doc: yaml.parseDocument(text, { lineCounter, merge: true }), lineStarts: lineCounter.lineStarts };
+      located = {
+        doc: yaml.parseDocument(text, { lineCounter, merge: true }),
+        lineStarts: lineCounter.lineStarts,
+      };
     }
     const offset = nodeOffset(located.doc, valuePath, options.key === true);
     return { file: path, ...lineColumn(located.lineStarts, offset) };

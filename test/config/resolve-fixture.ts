@@ -5,7 +5,8 @@ import { findEnvironment } from '../../src/config/select-environment.js';
 import type { Project } from '../../src/project/model.js';
 import { loadYaml } from '../helpers/temp-project.js';
 
-export type Vars = Readonly<Record<string, string>>;
+/** Variables as the shell and .env give them. */
+export type Vars = Readonly<Record<string, string | undefined>>;
 
 export interface ResolveOptions {
   /** The active environment; none when omitted. */
@@ -25,9 +26,7 @@ export function meltanoYml(project: Record<string, unknown>): string {
 /** Resolves one plugin of an already loaded project with the real resolver. */
 export function resolveIn(project: Project, options: ResolveOptions = {}): ResolvedPlugin {
   const environment = options.environment ? findEnvironment(project, options.environment) : null;
-  const plugin = options.plugin
-    ? project.plugins.find((p) => p.name === options.plugin)
-    : project.plugins[0];
+  const plugin = options.plugin ? project.plugins.find((p) => p.name === options.plugin) : project.plugins[0];
   if (!plugin) throw new Error(`test project has no plugin ${options.plugin ?? ''}`);
   return resolvePlugin(project, environment, plugin, {
     shell: options.shell ?? {},
@@ -46,9 +45,4 @@ export function setting(resolved: ResolvedPlugin, name: string): ResolvedSetting
   const found = [...resolved.settings, ...resolved.extras].find((s) => s.name === name);
   if (!found) throw new Error(`no setting '${name}' in ${resolved.plugin.name}`);
   return found;
-}
-
-/** The value of one resolved setting or extra. */
-export function valueOf(resolved: ResolvedPlugin, name: string): unknown {
-  return setting(resolved, name).value;
 }

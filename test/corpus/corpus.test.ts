@@ -28,9 +28,15 @@ describe('the Meltano corpus', () => {
       let printed = 0;
       for (const plugin of project.plugins) {
         for (const choice of choices) {
-          const result = await runInProcess(['config', 'print', plugin.name, '--plugin-type', plugin.type, ...choice, '--project-root', root], root, {});
+          const result = await runInProcess(
+            ['config', 'print', plugin.name, '--plugin-type', plugin.type, ...choice, '--project-root', root],
+            root,
+            {},
+          );
           expect(result.stderr).not.toMatch(/^error|internal error/m);
-          expect(result.status, `${plugin.type}/${plugin.name} ${choice.join(' ')}: ${result.stderr}`).toBe(0);
+          expect(result.status, `${plugin.type}/${plugin.name} ${choice.join(' ')}: ${result.stderr}`).toBe(
+            0,
+          );
           expect(JSON.parse(result.stdout)).toBeTypeOf('object');
           printed++;
         }

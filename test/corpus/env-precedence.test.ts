@@ -12,7 +12,9 @@ import { sharedPath } from '../helpers/shared-paths.js';
  * meltano__meltano__env-precedence is Meltano's own example of stacked env: blocks; the results
  * are written in its comments. The shell provides STACKED=1 (level 1, "terminal context").
  */
-const project = loadProject(folderSource(join(sharedPath('meltano-corpus'), 'meltano__meltano__env-precedence')));
+const project = loadProject(
+  folderSource(join(sharedPath('meltano-corpus'), 'meltano__meltano__env-precedence')),
+);
 const plugin = project.plugins[0];
 const prod = project.environments[0] ?? null;
 const runtime = { shell: { STACKED: '1' }, dotenv: {} };
@@ -45,7 +47,7 @@ describe('env precedence (meltano__meltano__env-precedence)', () => {
     expect(expandString(plugin.pipUrl, layers.expandable)).toBe('-e env-var-in-pip-url-example-124');
   });
 
-  it('resolves echo_text (${STACKED}) to the same value the stacked variable has: the FIXME fixed', () => {
+  it('resolves echo_text ($STACKED in braces) to the same value the stacked variable has: the FIXME fixed', () => {
     if (!plugin) throw new Error('the example has one plugin');
     expect(processConfig(resolvePlugin(project, prod, plugin, runtime)).echo_text).toBe('12345');
     expect(processConfig(resolvePlugin(project, null, plugin, runtime)).echo_text).toBe('124');

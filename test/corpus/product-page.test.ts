@@ -9,7 +9,9 @@ import { tempProject } from '../helpers/temp-project.js';
  * values it lists for each active environment with where each comes from.
  */
 const page = readFileSync(sharedPath('reference/promoting-changes-with-dataops.txt'), 'utf8');
-const yaml = page.slice(page.indexOf('version: 1'), page.indexOf('When the workspace active environment is set to dev')).trimEnd();
+const yaml = page
+  .slice(page.indexOf('version: 1'), page.indexOf('When the workspace active environment is set to dev'))
+  .trimEnd();
 
 function expectations(environment: string): { setting: string; value: string; from: string }[] {
   const start = page.indexOf(`When the workspace active environment is set to ${environment}:`);
@@ -22,22 +24,37 @@ function expectations(environment: string): { setting: string; value: string; fr
 }
 
 describe("the product page's tap-auth0 example", () => {
-  it.each(['dev', 'staging', 'prod'])('gives exactly the values the page lists for %s, with their sources', async (environment) => {
-    const root = tempProject({ 'meltano.yml': `${yaml}\n` });
-    const expected = expectations(environment);
-    expect(expected.map((e) => e.setting).sort()).toEqual(['client_id', 'domain']);
+  it.each(['dev', 'staging', 'prod'])(
+    'gives exactly the values the page lists for %s, with their sources',
+    async (environment) => {
+      const root = tempProject({ 'meltano.yml': `${yaml}\n` });
+      const expected = expectations(environment);
+      expect(expected.map((e) => e.setting).sort()).toEqual(['client_id', 'domain']);
 
-    const printed = await runInProcess(['config', 'print', 'tap-auth0', '--environment', environment], root);
-    expect(printed.status).toBe(0);
-    expect(JSON.parse(printed.stdout)).toEqual(Object.fromEntries(expected.map((e) => [e.setting, e.value])));
+      const printed = await runInProcess(
+        ['config', 'print', 'tap-auth0', '--environment', environment],
+        root,
+      );
+      expect(printed.status).toBe(0);
+      expect(JSON.parse(printed.stdout)).toEqual(
+        Object.fromEntries(expected.map((e) => [e.setting, e.value])),
+      );
 
-    const listed = await runInProcess(['config', 'list', 'tap-auth0', '--format', 'json', '--environment', environment], root);
-    const sources = Object.fromEntries((JSON.parse(listed.stdout) as { name: string; source: string }[]).map((s) => [s.name, s.source]));
-    for (const e of expected) {
-      expect(sources[e.setting]).toBe(e.from === 'base tap-auth0 definition' ? 'meltano_yml' : 'environment');
-      if (e.from !== 'base tap-auth0 definition') expect(e.from).toBe(`${environment} environment`);
-    }
-  });
+      const listed = await runInProcess(
+        ['config', 'list', 'tap-auth0', '--format', 'json', '--environment', environment],
+        root,
+      );
+      const sources = Object.fromEntries(
+        (JSON.parse(listed.stdout) as { name: string; source: string }[]).map((s) => [s.name, s.source]),
+      );
+      for (const e of expected) {
+        expect(sources[e.setting]).toBe(
+          e.from === 'base tap-auth0 definition' ? 'meltano_yml' : 'environment',
+        );
+        if (e.from !== 'base tap-auth0 definition') expect(e.from).toBe(`${environment} environment`);
+      }
+    },
+  );
 
   it('uses default_environment (dev) when no environment is chosen, and says so on stderr', async () => {
     const root = tempProject({ 'meltano.yml': `${yaml}\n` });

@@ -1,8 +1,12 @@
-import { main } from '../../src/cli/main.js';
 import type { CliIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
 
 /** Runs the CLI's `main` in this process (the same code as the executable, without a process start). */
-export async function runInProcess(args: readonly string[], cwd: string, env: Readonly<Record<string, string>> = {}) {
+export async function runInProcess(
+  args: readonly string[],
+  cwd: string,
+  env: Readonly<Record<string, string>> = {},
+) {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {

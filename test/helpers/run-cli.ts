@@ -13,7 +13,12 @@ export interface CliResult {
  * Runs the real `sluice` executable (the built CLI, as `npx sluice` runs it) in `cwd`, with only
  * the variables given (plus PATH), so the caller's shell cannot leak into the result.
  */
-export function runCli(args: readonly string[], cwd: string, env: Readonly<Record<string, string>> = {}, input?: string): CliResult {
+export function runCli(
+  args: readonly string[],
+  cwd: string,
+  env: Readonly<Record<string, string>> = {},
+  input?: string,
+): CliResult {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', ...env },

@@ -9,6 +9,7 @@ import { SluiceError } from '../../errors.js';
 import { formatDotenvLine, readDotenvFile, updateDotenvFile } from '../../project/dotenv.js';
 import {
   clearSettings,
+  declareSensitiveSetting,
   removeSetting,
   type SettingsTarget,
   writeSetting,
@@ -211,10 +212,11 @@ function targetFor(context: ProjectContext): SettingsTarget {
     : { kind: 'base' };
 }
 
-function describeTarget(target: SettingsTarget): string {
+/** Names the file written, which is an included file when the plugin or environment is defined there. */
+function describeTarget(target: SettingsTarget, plugin: PluginEntry): string {
   return target.kind === 'environment'
-    ? `the '${target.environment.name}' environment in \`meltano.yml\``
-    : '`meltano.yml`';
+    ? `the '${target.environment.name}' environment in \`${target.environment.file}\``
+    : `\`${plugin.file}\``;
 }
 
 /** The variable a sensitive value is stored under in `.env`: the setting's own `env`, else `<PLUGIN>_<SETTING>`. */
@@ -279,16 +281,27 @@ export function configSet(
     io.stdout(
       `${capitalized(plugin)} setting '${def.name}' was set in \`.env\` as ${variable}: (redacted)\n`,
     );
+    if (def.custom) {
+      // Without a definition the variable would feed no setting: declare it (name only, never the value).
+      declareSensitiveSetting(context.project, plugin, def.name);
+      io.stdout(
+        `Declared setting '${def.name}' as sensitive in the \`settings\` of ${plugin.name} in \`${plugin.file}\`.\n`,
+      );
+    }
   } else {
     const target = targetFor(context);
     writeSetting(context.project, plugin, target, def, value);
     io.stdout(
-      `${capitalized(plugin)} setting '${def.name}' was set in ${describeTarget(target)}: ${pythonRepr(value)}\n`,
+      `${capitalized(plugin)} setting '${def.name}' was set in ${describeTarget(target, plugin)}: ${pythonRepr(value)}\n`,
     );
   }
-  reportCurrent(globals, io, plugin, def, 'Current value is still', (s) =>
-    sensitive ? s.source === 'dotenv' : s.source === 'environment' || s.source === 'meltano_yml',
-  );
+  // Say so when another store still wins, e.g. the default environment over a value just set in the base config.
+  const written = sensitive
+    ? 'dotenv'
+    : targetFor(context).kind === 'environment'
+      ? 'environment'
+      : 'meltano_yml';
+  reportCurrent(globals, io, plugin, def, 'Current value is still', (s) => s.source === written);
 }
 
 function readValueFile(path: string): string {
@@ -314,7 +327,7 @@ export function configUnset(
   const def = findDefinition(resolved, parts.join('.'));
   const target = targetFor(context);
   const removed: string[] = [];
-  if (removeSetting(context.project, plugin, target, def)) removed.push(describeTarget(target));
+  if (removeSetting(context.project, plugin, target, def)) removed.push(describeTarget(target, plugin));
   if (target.kind === 'base') {
     const dotenv = readDotenvFile(context.dotenvPath, {});
     const vars = readEnvVars(resolved.naming, def)
@@ -328,7 +341,7 @@ export function configUnset(
   io.stdout(
     removed.length
       ? `${capitalized(plugin)} setting '${def.name}' was unset in ${removed.join(' and ')}.\n`
-      : `${capitalized(plugin)} setting '${def.name}' was not set in ${describeTarget(target)}; nothing changed.\n`,
+      : `${capitalized(plugin)} setting '${def.name}' was not set in ${describeTarget(target, plugin)}; nothing changed.\n`,
   );
   reportCurrent(globals, io, plugin, def, 'Current value is now');
 }
@@ -350,7 +363,7 @@ export async function configReset(
       );
     if (
       !(await io.confirm(
-        `Reset every setting of ${plugin.name} in ${describeTarget(target)} and its variables in .env?`,
+        `Reset every setting of ${plugin.name} in ${describeTarget(target, plugin)}${target.kind === 'base' ? ' and its variables in .env' : ''}?`,
       ))
     ) {
       io.stdout('Nothing was changed.\n');
@@ -359,7 +372,8 @@ export async function configReset(
   }
   const extraKeys = resolved.extras.filter((s) => !s.name.includes('.')).map((s) => s.name.slice(1));
   clearSettings(context.project, plugin, target, extraKeys);
-  const dotenv = readDotenvFile(context.dotenvPath, {});
+  // `.env` holds values for every environment: an environment's reset leaves it alone.
+  const dotenv = target.kind === 'base' ? readDotenvFile(context.dotenvPath, {}) : {};
   const own = new Set(
     [...resolved.settings, ...resolved.extras].flatMap((s) =>
       readEnvVars(resolved.naming, s.definition).map((v) => v.name),
@@ -368,6 +382,6 @@ export async function configReset(
   const vars = Object.keys(dotenv).filter((v) => own.has(v));
   if (vars.length > 0) updateDotenvFile(context.dotenvPath, {}, vars);
   io.stdout(
-    `${capitalized(plugin)} settings in ${describeTarget(target)}${vars.length ? ` and its ${vars.length} variable(s) in \`.env\`` : ''} were reset.\n`,
+    `${capitalized(plugin)} settings in ${describeTarget(target, plugin)}${vars.length ? ` and its ${vars.length} variable(s) in \`.env\`` : ''} were reset.\n`,
   );
 }
