@@ -1,16 +1,12 @@
-import {
-  isMap,
-  isScalar,
-  isSeq,
-  type Node,
-  type Pair,
-  parseDocument,
-  stringify,
-  type YAMLMap,
-  type YAMLSeq,
-} from 'yaml';
+import type { Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { SluiceError } from '../errors.js';
 import type { YamlValue } from './model.js';
+import { yamlLibrary } from './yaml-library.js';
+
+// The `yaml` package is loaded on first use (see yaml-library.ts); these are its type guards.
+const isMap = (node: unknown): node is YAMLMap<unknown, unknown> => yamlLibrary().isMap(node);
+const isSeq = (node: unknown): node is YAMLSeq<unknown> => yamlLibrary().isSeq(node);
+const isScalar = (node: unknown): node is Scalar => yamlLibrary().isScalar(node);
 
 /**
  * Surgical edits of YAML text: each edit replaces or inserts only the bytes it must, so comments,
@@ -42,10 +38,9 @@ function columnOf(text: string, offset: number): number {
 
 /** Renders a value as inline YAML (a scalar, or a flow collection), quoted only where needed. */
 export function renderInline(value: YamlValue): string {
-  return stringify(value, { collectionStyle: 'flow', lineWidth: 0, flowCollectionPadding: false }).replace(
-    /\n$/,
-    '',
-  );
+  return yamlLibrary()
+    .stringify(value, { collectionStyle: 'flow', lineWidth: 0, flowCollectionPadding: false })
+    .replace(/\n$/, '');
 }
 
 /** Renders the remaining path as a block, indented by `indent`, ending in `value`. */
@@ -76,7 +71,7 @@ function renderLeaf(value: YamlValue | { readonly block: string }, indent: numbe
 }
 
 function parse(text: string) {
-  const doc = parseDocument(text, { keepSourceTokens: false });
+  const doc = yamlLibrary().parseDocument(text, { keepSourceTokens: false });
   if (doc.errors.length > 0) {
     throw new SluiceError(
       'yaml_syntax',

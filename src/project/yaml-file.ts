@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import jsYaml from 'js-yaml';
 import type { Document, Node } from 'yaml';
 import { errorAt, type SourcePosition } from '../errors.js';
 import type { YamlValue } from './model.js';
+import { yamlLibrary } from './yaml-library.js';
 
 /**
  * YAML timestamps. Meltano loads YAML with ruamel (YAML 1.2 plus timestamp resolution), so an
@@ -38,8 +38,6 @@ export interface YamlFile {
   positionOf(path: ValuePath, options?: { key?: boolean }): SourcePosition;
 }
 
-const requireFromHere = createRequire(import.meta.url);
-
 /**
  * Parses YAML text; a syntax error is reported with file, line and column. Values are read with
  * js-yaml (fast: the CLI reads every project file on each start); the `yaml` package's Document,
@@ -61,7 +59,7 @@ export function parseYamlFile(path: string, text: string): YamlFile {
   let located: { doc: Document.Parsed; lineStarts: number[] } | undefined;
   const positionOf = (valuePath: ValuePath, options: { key?: boolean } = {}): SourcePosition => {
     if (!located) {
-      const yaml = requireFromHere('yaml') as typeof import('yaml');
+      const yaml = yamlLibrary();
       const lineCounter = new yaml.LineCounter();
       located = {
         doc: yaml.parseDocument(text, { lineCounter, merge: true }),
