@@ -54,7 +54,7 @@ export function loadProject(source: ProjectSource): Project {
       const known = plugins.filter((p) => p.type === plugin.type).map((p) => p.name);
       throw errorAt(
         'inheritance_invalid',
-        plugin.position,
+        plugin.locateKey('inherit_from'),
         `${describePluginType(plugin.type)} '${plugin.name}' inherits from '${plugin.inheritFrom}', which is not defined under plugins.${plugin.type}. Define it, or fix \`inherit_from\`${known.length ? ` (defined: ${known.join(', ')})` : ''}.`,
       );
     }

@@ -71,6 +71,8 @@ export interface PluginEntry {
   readonly position: SourcePosition;
   /** Where a flattened config key (`auth.user`) was written, for messages. */
   readonly locateConfig: (flatKey: string) => SourcePosition | undefined;
+  /** Where one of the entry's own keys (`inherit_from`) was written, for messages. */
+  readonly locateKey: (key: string) => SourcePosition;
 }
 
 /** A plugin entry inside an environment's `config.plugins.<type>[]`. */

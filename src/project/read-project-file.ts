@@ -218,6 +218,7 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
         env: envBlock(raw.env, [...path, 'env'], `The \`env\` of ${type} '${name}'`),
         raw,
         file: relPath,
+        locateKey: (key: string) => pos([...path, key]),
         locateConfig: (flatKey: string) => {
           const keyPath = configKeyPath(config, flatKey);
           return keyPath ? pos([...path, 'config', ...keyPath]) : undefined;

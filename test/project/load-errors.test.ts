@@ -183,7 +183,7 @@ const cases: readonly ErrorCase[] = [
         'plugins:\n  extractors:\n  - name: tap-a\n  - name: tap-a--eu\n    inherit_from: tap-b\n',
     },
     code: 'inheritance_invalid',
-    at: 'meltano.yml:4:5: ',
+    at: 'meltano.yml:5:19: ', // the `inherit_from` value
     says: ["'tap-a--eu' inherits from 'tap-b', which is not defined", 'defined: tap-a'],
   },
   {
