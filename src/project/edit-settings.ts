@@ -50,22 +50,19 @@ function existingSpellings(def: SettingDefinition): string[][] {
 }
 
 /**
- * Applies an edit to the project's YAML files and checks that the project still loads; if it does
- * not, every file is put back as it was and the error is raised.
+ * Applies an edit to one of the project's YAML files and checks that the project still loads; if
+ * it does not, the file is put back as it was and the error is raised.
  */
-function editProject(project: Project, edits: ReadonlyMap<string, (text: string) => string>): void {
-  const originals = new Map<string, string>();
-  for (const [file, edit] of edits) {
-    const path = join(project.root, file);
-    const before = readFileSync(path, 'utf8');
-    originals.set(path, before);
-    const after = edit(before);
-    if (after !== before) writeFileAtomic(path, after);
-  }
+function editProjectFile(project: Project, file: string, edit: (text: string) => string): void {
+  const path = join(project.root, file);
+  const before = readFileSync(path, 'utf8');
+  const after = edit(before);
+  if (after === before) return;
+  writeFileAtomic(path, after);
   try {
     loadProject(folderSource(project.root));
   } catch (error) {
-    for (const [path, text] of originals) writeFileAtomic(path, text);
+    writeFileAtomic(path, before);
     throw error;
   }
 }
@@ -79,23 +76,15 @@ export function writeSetting(
   value: YamlValue,
 ): void {
   const { file, path } = entryPath(plugin, target);
-  editProject(
-    project,
-    new Map([
-      [
-        file,
-        (text: string) => {
-          let next = text;
-          const steps = settingSteps(def.name);
-          // The spelling being written is replaced in place (setIn), so that the key keeps its line.
-          for (const spelling of existingSpellings(def)) {
-            if (spelling.join('\0') !== steps.join('\0')) next = deleteIn(next, [...path, ...spelling]);
-          }
-          return setIn(next, [...path, ...steps], value);
-        },
-      ],
-    ]),
-  );
+  editProjectFile(project, file, (text: string) => {
+    let next = text;
+    const steps = settingSteps(def.name);
+    // The spelling being written is replaced in place (setIn), so that the key keeps its line.
+    for (const spelling of existingSpellings(def)) {
+      if (spelling.join('\0') !== steps.join('\0')) next = deleteIn(next, [...path, ...spelling]);
+    }
+    return setIn(next, [...path, ...steps], value);
+  });
 }
 
 /** Removes a setting from one place; answers whether it was there. */
@@ -109,11 +98,8 @@ export function removeSetting(
   const text = readFileSync(join(project.root, file), 'utf8');
   const present = existingSpellings(def).filter((s) => hasIn(text, [...path, ...s]));
   if (present.length === 0) return false;
-  editProject(
-    project,
-    new Map([
-      [file, (t: string) => present.reduce((acc, spelling) => deleteIn(acc, [...path, ...spelling]), t)],
-    ]),
+  editProjectFile(project, file, (t: string) =>
+    present.reduce((acc, spelling) => deleteIn(acc, [...path, ...spelling]), t),
   );
   return true;
 }
@@ -126,20 +112,12 @@ export function clearSettings(
   extraKeys: readonly string[],
 ): void {
   const { file, path } = entryPath(plugin, target);
-  editProject(
-    project,
-    new Map([
-      [
-        file,
-        (text: string) => {
-          let next = text;
-          if (hasIn(next, [...path, 'config'])) next = setIn(next, [...path, 'config'], {});
-          for (const key of extraKeys) next = deleteIn(next, [...path, key]);
-          return next;
-        },
-      ],
-    ]),
-  );
+  editProjectFile(project, file, (text: string) => {
+    let next = text;
+    if (hasIn(next, [...path, 'config'])) next = setIn(next, [...path, 'config'], {});
+    for (const key of extraKeys) next = deleteIn(next, [...path, key]);
+    return next;
+  });
 }
 
 /** Adds `- name: NAME` to `environments` in `meltano.yml`. */
@@ -156,27 +134,20 @@ export function addEnvironment(project: Project, name: string): void {
       environment: name,
     });
   }
-  editProject(
-    project,
-    new Map([['meltano.yml', (text: string) => setIn(text, ['environments', { name }], null)]]),
-  );
+  editProjectFile(project, 'meltano.yml', (text: string) => setIn(text, ['environments', { name }], null));
 }
 
 /** Removes an environment from the file that defines it. */
 export function removeEnvironment(project: Project, environment: Environment): void {
-  editProject(
-    project,
-    new Map([
-      [environment.file, (text: string) => deleteIn(text, ['environments', { name: environment.name }])],
-    ]),
+  editProjectFile(project, environment.file, (text: string) =>
+    deleteIn(text, ['environments', { name: environment.name }]),
   );
 }
 
 /** Adds `- name: NAME` with `sensitive: true` to a plugin's `settings:`, so a secret kept in `.env` has a setting to feed. */
 export function declareSensitiveSetting(project: Project, plugin: PluginEntry, name: string): void {
   const { file, path } = entryPath(plugin, { kind: 'base' });
-  editProject(
-    project,
-    new Map([[file, (text: string) => setIn(text, [...path, 'settings', { name }, 'sensitive'], true)]]),
+  editProjectFile(project, file, (text: string) =>
+    setIn(text, [...path, 'settings', { name }, 'sensitive'], true),
   );
 }
