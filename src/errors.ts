@@ -19,7 +19,17 @@ export type SluiceErrorCode =
   | 'setting_conflict'
   | 'env_var_not_set'
   | 'usage'
-  | 'file_exists';
+  | 'file_exists'
+  | 'git_failed'
+  | 'workspace_not_found'
+  | 'token_not_found'
+  | 'name_invalid'
+  | 'validation_failed'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'conflict'
+  | 'not_found'
+  | 'server_unreachable';
 
 /** Where in a file something went wrong: 1-based line and column. */
 export interface SourcePosition {

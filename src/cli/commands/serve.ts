@@ -1,0 +1,41 @@
+import { SluiceError } from '../../errors.js';
+import type { CliIo } from '../io.js';
+
+export interface ServeFlags {
+  readonly host?: string;
+  readonly port?: string;
+  readonly dataDir?: string;
+}
+
+/** `sluice serve`: runs the platform until Ctrl-C or SIGTERM. Flags beat SLUICE_* variables. */
+export async function serve(io: CliIo, flags: ServeFlags): Promise<void> {
+  const host = flags.host ?? io.env.SLUICE_HOST ?? '127.0.0.1';
+  const portText = flags.port ?? io.env.SLUICE_PORT ?? '8080';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SluiceError('usage', `The port must be a number from 0 to 65535, not '${portText}'.`);
+  }
+  const { startServer } = await import('../../server/serve.js');
+  const server = await startServer({
+    host,
+    port,
+    dataDir: flags.dataDir ?? io.env.SLUICE_DATA_DIR ?? '.sluice',
+    databaseUrl: io.env.SLUICE_DATABASE_URL || undefined,
+    publicUrl: io.env.SLUICE_PUBLIC_URL || undefined,
+    adminToken: io.env.SLUICE_ADMIN_TOKEN || undefined,
+  });
+  io.stdout(`Sluice is listening on ${server.url} (metadata: ${server.store.kind}); repository URLs start with ${server.publicUrl}/git/\n`);
+  if (server.createdAdminToken) {
+    io.stdout(`Admin token (shown once, also in ${server.createdAdminToken.file}):\n${server.createdAdminToken.token}\n`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      io.stdout('Stopping Sluice...\n');
+      server.close().then(resolve, resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

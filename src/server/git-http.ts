@@ -1,0 +1,195 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { basename, dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { spawnGit } from '../git/run-git.js';
+
+/** One smart HTTP request for one repository, already authenticated and authorized by the caller. */
+export interface GitHttpRequest {
+  readonly method: string;
+  /** The bare repository, e.g. `/data/repos/sales.git`. */
+  readonly repoDir: string;
+  /** What follows the repository in the URL: one of the paths `isGitHttpPath` accepts. */
+  readonly pathInfo: string;
+  /** The query string without `?` (`service=git-upload-pack`). */
+  readonly query: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Readable;
+  /** Who is pushing or fetching: git records it as the committer of reflog entries. */
+  readonly remoteUser: string;
+  readonly remoteAddr?: string;
+}
+
+const GIT_HTTP_PATHS: ReadonlySet<string> = new Set([
+  '/info/refs',
+  '/git-upload-pack',
+  '/git-receive-pack',
+  '/HEAD',
+]);
+
+/** True for the paths of the smart HTTP protocol (the dumb protocol's object paths are not served). */
+export function isGitHttpPath(pathInfo: string): boolean {
+  return GIT_HTTP_PATHS.has(pathInfo);
+}
+
+/** More than any header block git writes; a longer one means the output is not CGI. */
+const HEADER_LIMIT = 64 * 1024;
+
+/**
+ * Answers a Git smart HTTP request by running `git http-backend` as a CGI program: the request
+ * body goes to its stdin as it arrives (gzip-encoded bodies included: git decodes them), its
+ * header block becomes the response head, and the rest of its output (the pack) is piped to the
+ * response untouched, with back-pressure, never buffered or re-compressed. A client that goes away
+ * stops git; a git that fails before answering gives a 500, and one that fails mid-stream cuts
+ * the response off so that the client sees an error rather than a short pack. Resolves once git
+ * has exited (a push has then updated the refs); never rejects.
+ */
+export function serveGitHttp(request: GitHttpRequest, response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const headers = request.headers;
+    const env: Record<string, string> = {
+      GIT_PROJECT_ROOT: dirname(request.repoDir),
+      PATH_INFO: `/${basename(request.repoDir)}${request.pathInfo}`,
+      QUERY_STRING: request.query,
+      REQUEST_METHOD: request.method,
+      REMOTE_USER: request.remoteUser,
+      REMOTE_ADDR: request.remoteAddr ?? '',
+      GIT_HTTP_EXPORT_ALL: '1',
+    };
+    const optional = {
+      CONTENT_TYPE: headers['content-type'],
+      // Unset (not empty) when the body is chunked: git then reads it to the end.
+      CONTENT_LENGTH: headers['content-length'],
+      HTTP_CONTENT_ENCODING: headers['content-encoding'],
+      // Protocol v2 is asked for in this header; git reads the request from the environment.
+      GIT_PROTOCOL: single(headers['git-protocol']),
+    };
+    for (const [name, value] of Object.entries(optional)) if (value !== undefined) env[name] = value;
+
+    // A process group of its own, so that a disconnect stops upload-pack and pack-objects too.
+    const child = spawnGit(['http-backend'], { env, detached: true });
+    let settled = false;
+    let streaming = false;
+    let pending: Buffer = Buffer.alloc(0);
+
+    const stop = () => {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch (error) {
+        // ESRCH: the group ended between the check and the kill.
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+    };
+    const fail = () => {
+      if (response.headersSent) response.destroy();
+      else if (!response.destroyed) {
+        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        response.end('git http-backend failed.\n');
+      }
+    };
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      // Drain what is left of a body git did not read, so that the connection can be reused.
+      if (!request.body.readableEnded) {
+        request.body.unpipe(child.stdin);
+        request.body.resume();
+      }
+      resolve();
+    };
+
+    const onHead = (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      const end = headerEnd(pending);
+      if (end === undefined) {
+        if (pending.length > HEADER_LIMIT) {
+          stop();
+          fail();
+        }
+        return;
+      }
+      child.stdout.pause();
+      child.stdout.off('data', onHead);
+      const head = parseCgiHead(pending.toString('latin1', 0, end.head));
+      if (head === undefined) {
+        stop();
+        fail();
+        return;
+      }
+      try {
+        response.writeHead(head.status, head.reason, head.headers);
+      } catch (error) {
+        // A header value Node refuses (ERR_INVALID_CHAR): not an answer we can pass on.
+        if (!(error instanceof TypeError)) throw error;
+        stop();
+        fail();
+        return;
+      }
+      streaming = true;
+      const rest = pending.subarray(end.body);
+      pending = Buffer.alloc(0);
+      if (rest.length > 0) response.write(rest);
+      // Not `end`: whether the response ends cleanly depends on git's exit status.
+      child.stdout.pipe(response, { end: false });
+    };
+    child.stdout.on('data', onHead);
+    // http-backend's messages go nowhere: the status it sends already tells the client.
+    child.stderr.resume();
+    child.stdin.on('error', () => {
+      // EPIPE: git stopped reading the body; its exit status says why.
+    });
+    request.body.pipe(child.stdin);
+
+    response.on('close', () => {
+      if (!response.writableFinished) stop();
+    });
+    child.on('error', () => {
+      fail();
+      settle();
+    });
+    child.on('close', (exitCode) => {
+      if (streaming && exitCode === 0) response.end();
+      else if (!response.writableEnded) fail();
+      settle();
+    });
+  });
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Where the CGI header block ends (`head`) and the body starts (`body`); lines end in CRLF or LF. */
+function headerEnd(buffer: Buffer): { head: number; body: number } | undefined {
+  const crlf = buffer.indexOf('\r\n\r\n');
+  const lf = buffer.indexOf('\n\n');
+  if (crlf >= 0 && (lf < 0 || crlf < lf)) return { head: crlf, body: crlf + 4 };
+  if (lf >= 0) return { head: lf, body: lf + 2 };
+  return undefined;
+}
+
+/** A CGI header block: `Status: 404 Not Found` gives the status (200 without one), the rest are headers. */
+function parseCgiHead(
+  block: string,
+): { status: number; reason: string | undefined; headers: OutgoingHttpHeaders } | undefined {
+  let status = 200;
+  let reason: string | undefined;
+  const headers: Record<string, string | string[]> = {};
+  for (const line of block.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return undefined;
+    const name = line.slice(0, colon).trim();
+    const value = line.slice(colon + 1).trim();
+    if (name.toLowerCase() === 'status') {
+      const match = /^(\d{3})(?:\s+(.*))?$/.exec(value);
+      if (!match) return undefined;
+      status = Number(match[1]);
+      reason = match[2];
+      continue;
+    }
+    const key = name.toLowerCase();
+    const earlier = headers[key];
+    headers[key] = earlier === undefined ? value : [...(Array.isArray(earlier) ? earlier : [earlier]), value];
+  }
+  return { status, reason, headers };
+}

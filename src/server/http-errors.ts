@@ -1,0 +1,67 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { SluiceError, type SluiceErrorCode } from '../errors.js';
+
+/** The HTTP status of each user-caused error: one table, so every route answers alike. */
+const STATUS: Record<SluiceErrorCode, number> = {
+  yaml_syntax: 422,
+  project_invalid: 422,
+  include_path_invalid: 422,
+  duplicate_name: 422,
+  inheritance_invalid: 422,
+  setting_invalid: 422,
+  setting_conflict: 422,
+  env_var_not_set: 422,
+  project_not_found: 409,
+  environment_not_found: 400,
+  environment_exists: 409,
+  environment_invalid: 400,
+  plugin_not_found: 404,
+  plugin_ambiguous: 400,
+  usage: 400,
+  file_exists: 409,
+  git_failed: 500,
+  workspace_not_found: 404,
+  token_not_found: 404,
+  name_invalid: 400,
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  conflict: 409,
+  not_found: 404,
+  server_unreachable: 502,
+};
+
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly details: Record<string, unknown> };
+}
+
+export function errorBody(code: string, message: string, details: Record<string, unknown> = {}): ErrorBody {
+  return { error: { code, message, details } };
+}
+
+/** Maps any error to `{error: {code, message, details}}`: 4xx for the caller's mistakes, 500 only for ours. */
+export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  if (error instanceof SluiceError) {
+    const status = STATUS[error.code] ?? 400;
+    if (status === 401) reply.header('www-authenticate', 'Bearer realm="Sluice", Basic realm="Sluice"');
+    reply.status(status).send(errorBody(error.code, error.message, { ...error.details }));
+    return;
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    const where = fastifyError.validationContext ?? 'request';
+    reply.status(400).send(errorBody('validation_failed', `Invalid ${where}: ${fastifyError.message}.`, { issues: fastifyError.validation }));
+    return;
+  }
+  if (fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error instanceof SyntaxError) {
+    reply.status(400).send(errorBody('validation_failed', `The request body is not valid JSON (${error.message}). Send a JSON object.`));
+    return;
+  }
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    reply.status(status).send(errorBody(fastifyError.code?.toLowerCase() ?? 'bad_request', error.message));
+    return;
+  }
+  request.log.error(error);
+  reply.status(500).send(errorBody('internal', 'Internal server error. It has been logged; please report it.'));
+}

@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { openStore, type Store } from '../store/open-store.js';
+import { ensureAdminToken } from '../tokens/token-service.js';
+import { buildApp } from './app.js';
+
+export interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly databaseUrl?: string;
+  readonly publicUrl?: string;
+  readonly adminToken?: string;
+  readonly logger?: boolean;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly publicUrl: string;
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  /** Set when this start created the first admin token (printed once by the caller). */
+  readonly createdAdminToken?: { token: string; file: string };
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the platform: the metadata store (SQLite in the data folder, or PostgreSQL), the admin
+ * token, and the HTTP server. `port: 0` picks a free port (tests).
+ */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const reposDir = join(dataDir, 'repos');
+  mkdirSync(reposDir, { recursive: true });
+  const store = await openStore({ databaseUrl: options.databaseUrl, dataDir });
+  try {
+    const admin = await ensureAdminToken(store, { dataDir, fixedToken: options.adminToken });
+    // The public URL must be known before routes answer; with port 0 it is fixed after listen.
+    let publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? '';
+    const app = await buildApp({ store, reposDir, publicUrl: () => publicUrl, logger: options.logger });
+    const address = await app.listen({ host: options.host, port: options.port });
+    const url = address.replace('[::1]', 'localhost');
+    if (!publicUrl) publicUrl = url;
+    return {
+      url,
+      publicUrl,
+      app,
+      store,
+      createdAdminToken: admin.created && admin.file ? { token: admin.created, file: admin.file } : undefined,
+      close: async () => {
+        await app.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

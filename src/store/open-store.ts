@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { SluiceError } from '../errors.js';
+import * as initial from './migrations/0001-initial.js';
+import type { Database } from './schema.js';
+
+/** Database drivers load only when a store opens (the CLI's other commands never need them). */
+const lazyRequire = createRequire(import.meta.url);
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+/** The metadata database, migrated to the latest version. */
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly kind: StoreKind;
+  close(): Promise<void>;
+}
+
+/** Versioned migrations, applied in name order; a released migration is never edited. */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+export interface StoreOptions {
+  /** `postgres://...` for PostgreSQL; otherwise SQLite in the data folder. */
+  readonly databaseUrl?: string;
+  readonly dataDir: string;
+}
+
+/** Opens (creating if needed) and migrates the metadata database. */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const { databaseUrl } = options;
+  let db: Kysely<Database>;
+  let kind: StoreKind;
+  if (databaseUrl && /^postgres(ql)?:\/\//.test(databaseUrl)) {
+    const pg = lazyRequire('pg') as typeof import('pg');
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    kind = 'postgres';
+  } else if (databaseUrl && !databaseUrl.startsWith('sqlite:')) {
+    throw new SluiceError('usage', `SLUICE_DATABASE_URL must start with postgres:// (or sqlite:PATH), not '${databaseUrl.replace(/:[^:@/]*@/, ':***@')}'.`);
+  } else {
+    const SQLite = lazyRequire('better-sqlite3') as typeof import('better-sqlite3');
+    mkdirSync(options.dataDir, { recursive: true });
+    const file = databaseUrl?.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : join(options.dataDir, 'sluice.db');
+    const database = new SQLite(file);
+    database.pragma('journal_mode = WAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 5000');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    kind = 'sqlite';
+  }
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+  const { error } = await migrator.migrateToLatest();
+  if (error) {
+    await db.destroy();
+    throw error;
+  }
+  return { db, kind, close: () => db.destroy() };
+}
+
+/** True for a unique-constraint violation on either database. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

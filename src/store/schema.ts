@@ -1,0 +1,48 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The metadata database. Timestamps are ISO-8601 text and flags are 0/1 integers, so that the same
+ * queries run unchanged on SQLite and PostgreSQL.
+ */
+export interface Database {
+  workspaces: WorkspaceTable;
+  repository_aliases: RepositoryAliasTable;
+  tokens: TokenTable;
+}
+
+export interface WorkspaceTable {
+  id: string;
+  name: string;
+  /** The Git repository's name (`My-Workspace-dev-zgtzhjd`), unique. */
+  repository_name: string;
+  /** Kept by the server, not in the repository: the same content runs differently per workspace. */
+  active_environment: string | null;
+  created_at: string;
+  updated_at: string;
+  /** The last `main` commit the server looked at, and the last one whose project loaded. */
+  checked_commit: string | null;
+  last_good_commit: string | null;
+  /** JSON of the load error of `checked_commit`, when it did not load. */
+  config_error: string | null;
+  /** Increases with every row change: counters only, never an order. */
+  version: Generated<number>;
+}
+
+/** Old repository names of renamed workspaces: clones made before a rename keep working. */
+export interface RepositoryAliasTable {
+  name: string;
+  workspace_id: string;
+}
+
+export interface TokenTable {
+  id: string;
+  name: string;
+  /** SHA-256 of the token; the token itself is shown once and never stored. */
+  token_hash: string;
+  /** JSON array of workspace ids, or `*` for all. */
+  workspaces: string;
+  access: 'read' | 'write';
+  admin: number;
+  created_at: string;
+  revoked_at: string | null;
+}

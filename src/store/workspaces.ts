@@ -1,0 +1,82 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, WorkspaceTable } from './schema.js';
+
+export type WorkspaceRow = Selectable<WorkspaceTable>;
+
+/** Which workspaces a caller may see: all, or the listed ids. */
+export type WorkspaceScope = '*' | readonly string[];
+
+export async function insertWorkspace(db: Kysely<Database>, row: Omit<WorkspaceRow, 'version'>): Promise<void> {
+  await db.insertInto('workspaces').values(row).execute();
+}
+
+export async function findWorkspaceById(db: Kysely<Database>, id: string): Promise<WorkspaceRow | undefined> {
+  return db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** A workspace by its current repository name, or by a name it had before a rename. */
+export async function findWorkspaceByRepositoryName(db: Kysely<Database>, name: string): Promise<WorkspaceRow | undefined> {
+  const current = await db.selectFrom('workspaces').selectAll().where('repository_name', '=', name).executeTakeFirst();
+  if (current) return current;
+  const alias = await db.selectFrom('repository_aliases').select('workspace_id').where('name', '=', name).executeTakeFirst();
+  return alias ? findWorkspaceById(db, alias.workspace_id) : undefined;
+}
+
+/** One page of workspaces in creation order, after the (created_at, id) of the cursor. */
+export async function listWorkspaces(
+  db: Kysely<Database>,
+  options: { scope: WorkspaceScope; limit: number; after?: { createdAt: string; id: string } },
+): Promise<WorkspaceRow[]> {
+  let query = db.selectFrom('workspaces').selectAll();
+  if (options.scope !== '*') {
+    if (options.scope.length === 0) return [];
+    query = query.where('id', 'in', [...options.scope]);
+  }
+  const after = options.after;
+  if (after) {
+    query = query.where((eb) =>
+      eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]),
+    );
+  }
+  return query.orderBy('created_at').orderBy('id').limit(options.limit).execute();
+}
+
+export async function updateWorkspace(
+  db: Kysely<Database>,
+  id: string,
+  changes: Partial<Omit<WorkspaceRow, 'id' | 'created_at' | 'version'>>,
+): Promise<void> {
+  await db
+    .updateTable('workspaces')
+    .set((eb) => ({ ...changes, version: eb('version', '+', 1) }))
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Renames a workspace's repository, keeping the old name as an alias, in one transaction. */
+export async function renameRepository(db: Kysely<Database>, id: string, oldName: string, newName: string, changes: { name: string; updated_at: string }): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx.insertInto('repository_aliases').values({ name: oldName, workspace_id: id }).execute();
+    await tx.deleteFrom('repository_aliases').where('name', '=', newName).execute();
+    await tx
+      .updateTable('workspaces')
+      .set((eb) => ({ ...changes, repository_name: newName, version: eb('version', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  });
+}
+
+export async function deleteWorkspace(db: Kysely<Database>, id: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('repository_aliases').where('workspace_id', '=', id).execute();
+    await tx.deleteFrom('workspaces').where('id', '=', id).execute();
+  });
+}
+
+/** True when a repository name is taken, as a current name or an alias. */
+export async function repositoryNameTaken(db: Kysely<Database>, name: string): Promise<boolean> {
+  const row = await db.selectFrom('workspaces').select('id').where('repository_name', '=', name).executeTakeFirst();
+  if (row) return true;
+  const alias = await db.selectFrom('repository_aliases').select('name').where('name', '=', name).executeTakeFirst();
+  return alias !== undefined;
+}

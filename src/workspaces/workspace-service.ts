@@ -1,0 +1,216 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { SluiceError } from '../errors.js';
+import { commitFiles, initBareRepository } from '../git/bare-repository.js';
+import { scaffoldProject } from '../project/scaffold.js';
+import { newId } from '../store/ids.js';
+import { isUniqueViolation, type Store } from '../store/open-store.js';
+import {
+  deleteWorkspace as deleteRow,
+  findWorkspaceById,
+  findWorkspaceByRepositoryName,
+  insertWorkspace,
+  listWorkspaces as listRows,
+  renameRepository,
+  repositoryNameTaken,
+  updateWorkspace as updateRow,
+  type WorkspaceRow,
+  type WorkspaceScope,
+} from '../store/workspaces.js';
+import { repositoryPath, type WorkspaceContext } from './context.js';
+import { repositoryNameFor, validateWorkspaceName } from './names.js';
+import { projectAtCommit, type WorkspaceStatus, workspaceStatus, refreshWorkspaceState } from './workspace-state.js';
+import { findEnvironment } from '../config/select-environment.js';
+
+
+/** A workspace as the API shows it. */
+export interface Workspace {
+  readonly id: string;
+  readonly name: string;
+  readonly repositoryName: string;
+  readonly repositoryUrl: string;
+  readonly activeEnvironment: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly status: WorkspaceStatus;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}
+
+const SERVER_AUTHOR = { name: 'Sluice', email: 'sluice@localhost' };
+
+
+export function toWorkspace(context: WorkspaceContext, row: WorkspaceRow): Workspace {
+  return {
+    id: row.id,
+    name: row.name,
+    repositoryName: row.repository_name,
+    repositoryUrl: `${context.publicUrl.replace(/\/+$/, '')}/git/${row.repository_name}.git`,
+    activeEnvironment: row.active_environment,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    status: workspaceStatus(row),
+  };
+}
+
+async function uniqueRepositoryName(context: WorkspaceContext, name: string): Promise<string> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const candidate = repositoryNameFor(name);
+    if (!(await repositoryNameTaken(context.store.db, candidate)) && !existsSync(repositoryPath(context, candidate))) return candidate;
+  }
+  throw new SluiceError('conflict', 'Could not find a free repository name; try again.');
+}
+
+/**
+ * Creates a workspace: a bare repository whose `main` holds a new Meltano project (environments
+ * dev, staging, prod; default dev), and its row, with the active environment set to the project's
+ * default. The repository is built aside and moved into place, so a failure leaves nothing behind.
+ */
+export async function createWorkspace(context: WorkspaceContext, input: { name: unknown }): Promise<Workspace> {
+  const name = validateWorkspaceName(input.name);
+  const repositoryName = await uniqueRepositoryName(context, name);
+  const finalPath = repositoryPath(context, repositoryName);
+  const buildPath = `${finalPath}.creating-${process.pid}`;
+  await mkdir(context.reposDir, { recursive: true });
+  let commit: string;
+  try {
+    await initBareRepository(buildPath);
+    commit = await commitFiles(buildPath, {
+      branch: 'main',
+      files: scaffoldProject(),
+      message: `Create workspace ${name}`,
+      author: SERVER_AUTHOR,
+      expectedOld: null,
+    });
+    await rename(buildPath, finalPath);
+  } catch (error) {
+    await rm(buildPath, { recursive: true, force: true });
+    throw error;
+  }
+  const now = new Date().toISOString();
+  const row: Omit<WorkspaceRow, 'version'> = {
+    id: newId('ws'),
+    name,
+    repository_name: repositoryName,
+    active_environment: 'dev',
+    created_at: now,
+    updated_at: now,
+    checked_commit: commit,
+    last_good_commit: commit,
+    config_error: null,
+  };
+  try {
+    await insertWorkspace(context.store.db, row);
+  } catch (error) {
+    await rm(finalPath, { recursive: true, force: true });
+    if (isUniqueViolation(error)) throw new SluiceError('conflict', 'That repository name was taken at the same moment; try again.');
+    throw error;
+  }
+  return toWorkspace(context, { ...row, version: 1 });
+}
+
+interface Cursor {
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+function encodeCursor(row: { created_at: string; id: string }): string {
+  return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): Cursor | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'string' && typeof id === 'string') return { createdAt, id };
+  } catch {
+    // fall through to the error below
+  }
+  throw new SluiceError('validation_failed', 'The cursor is not one this server gave out; start again without it.', { field: 'cursor' });
+}
+
+/** One page of the workspaces in `scope`, in creation order. */
+export async function listWorkspaces(context: WorkspaceContext, options: { scope: WorkspaceScope; limit: number; cursor?: string }): Promise<Page<Workspace>> {
+  const rows = await listRows(context.store.db, { scope: options.scope, limit: options.limit + 1, after: decodeCursor(options.cursor) });
+  const page = rows.slice(0, options.limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map((row) => toWorkspace(context, row)),
+    nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null,
+  };
+}
+
+/** A workspace by id or repository name (current or former), or undefined. */
+export async function findWorkspace(context: WorkspaceContext, ref: string): Promise<WorkspaceRow | undefined> {
+  return (await findWorkspaceById(context.store.db, ref)) ?? (await findWorkspaceByRepositoryName(context.store.db, ref.replace(/\.git$/, '')));
+}
+
+export function workspaceNotFound(ref: string): SluiceError {
+  return new SluiceError('workspace_not_found', `No workspace '${ref}'. List yours with \`sluice workspace list\` (GET /api/v1/workspaces).`, { workspace: ref });
+}
+
+/** The workspace, with its status brought up to date with `main`. */
+export async function getWorkspace(context: WorkspaceContext, row: WorkspaceRow): Promise<Workspace> {
+  return toWorkspace(context, await refreshWorkspaceState(context, row));
+}
+
+/**
+ * Renames a workspace and/or sets its active environment. The environment must be one that the
+ * project on `main` defines (or, while `main` does not load, the last commit that did).
+ */
+export async function updateWorkspace(
+  context: WorkspaceContext,
+  row: WorkspaceRow,
+  changes: { name?: unknown; activeEnvironment?: unknown },
+): Promise<Workspace> {
+  const now = new Date().toISOString();
+  let current = await refreshWorkspaceState(context, row);
+  if (changes.activeEnvironment !== undefined) {
+    if (typeof changes.activeEnvironment !== 'string' || changes.activeEnvironment === '') {
+      throw new SluiceError('validation_failed', 'activeEnvironment must be the name of an environment, such as "staging".', { field: 'activeEnvironment' });
+    }
+    const { project } = await projectAtCommit(context, current);
+    const environment = findEnvironment(project, changes.activeEnvironment, `the workspace's meltano.yml at ${current.last_good_commit?.slice(0, 7)}`);
+    await updateRow(context.store.db, current.id, { active_environment: environment.name, updated_at: now });
+    current = { ...current, active_environment: environment.name, updated_at: now };
+  }
+  if (changes.name !== undefined) {
+    const name = validateWorkspaceName(changes.name);
+    if (name !== current.name) {
+      const newRepositoryName = await uniqueRepositoryName(context, name);
+      const from = repositoryPath(context, current.repository_name);
+      const to = repositoryPath(context, newRepositoryName);
+      await rename(from, to);
+      try {
+        await renameRepository(context.store.db, current.id, current.repository_name, newRepositoryName, { name, updated_at: now });
+      } catch (error) {
+        await rename(to, from);
+        throw error;
+      }
+      current = { ...current, name, repository_name: newRepositoryName, updated_at: now };
+    }
+  }
+  return toWorkspace(context, current);
+}
+
+/**
+ * Deletes a workspace and its repository. The repository is first moved aside, so that if the row
+ * cannot be deleted it is put back and nothing is lost.
+ */
+export async function deleteWorkspace(context: WorkspaceContext, row: WorkspaceRow): Promise<void> {
+  const path = repositoryPath(context, row.repository_name);
+  const trash = `${path}.deleting-${process.pid}-${Date.now()}`;
+  const present = existsSync(path);
+  if (present) await rename(path, trash);
+  try {
+    await deleteRow(context.store.db, row.id);
+  } catch (error) {
+    if (present) await rename(trash, path);
+    throw error;
+  }
+  if (present) await rm(trash, { recursive: true, force: true });
+}
+
