@@ -81,11 +81,21 @@ export function serveGitHttp(request: GitHttpRequest, response: ServerResponse):
       }
     };
     const fail = () => {
+      if (response.writableEnded) return;
       if (response.headersSent) response.destroy();
       else if (!response.destroyed) {
         response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
         response.end('git http-backend failed.\n');
       }
+    };
+    /** Gives up on the answer: git is stopped and what it still writes is read and dropped. */
+    const abandon = () => {
+      stop();
+      child.stdout.off('data', onHead);
+      child.stdout.unpipe(response);
+      // Read to the end, so that the pipe reports its close and 'close' below fires.
+      child.stdout.resume();
+      fail();
     };
     const settle = () => {
       if (settled) return;
@@ -102,18 +112,14 @@ export function serveGitHttp(request: GitHttpRequest, response: ServerResponse):
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       const end = headerEnd(pending);
       if (end === undefined) {
-        if (pending.length > HEADER_LIMIT) {
-          stop();
-          fail();
-        }
+        if (pending.length > HEADER_LIMIT) abandon();
         return;
       }
       child.stdout.pause();
       child.stdout.off('data', onHead);
       const head = parseCgiHead(pending.toString('latin1', 0, end.head));
       if (head === undefined) {
-        stop();
-        fail();
+        abandon();
         return;
       }
       try {
@@ -121,8 +127,7 @@ export function serveGitHttp(request: GitHttpRequest, response: ServerResponse):
       } catch (error) {
         // A header value Node refuses (ERR_INVALID_CHAR): not an answer we can pass on.
         if (!(error instanceof TypeError)) throw error;
-        stop();
-        fail();
+        abandon();
         return;
       }
       streaming = true;
@@ -141,8 +146,14 @@ export function serveGitHttp(request: GitHttpRequest, response: ServerResponse):
     request.body.pipe(child.stdin);
 
     response.on('close', () => {
-      if (!response.writableFinished) stop();
+      if (!response.writableFinished) abandon();
     });
+    // A body cut off by the client never ends git's stdin: git would wait for it forever.
+    request.body.on('close', () => {
+      if (!request.body.readableEnded) abandon();
+    });
+    // The client may have gone before we were called: then no 'close' is coming.
+    if (response.destroyed || (request.body.destroyed && !request.body.readableEnded)) abandon();
     child.on('error', () => {
       fail();
       settle();

@@ -55,19 +55,33 @@ export async function pluginConfigView(
 ): Promise<PluginConfigView> {
   const { project, commit } = await projectAtCommit(context, row);
   if (options.type !== undefined && !isPluginType(options.type)) {
-    throw new SluiceError('validation_failed', `Unknown plugin type '${options.type}'. Valid types: ${PLUGIN_TYPE_NAMES.join(', ')}.`, { field: 'type' });
+    throw new SluiceError(
+      'validation_failed',
+      `Unknown plugin type '${options.type}'. Valid types: ${PLUGIN_TYPE_NAMES.join(', ')}.`,
+      { field: 'type' },
+    );
   }
-  const matches = project.plugins.filter((p) => p.name === pluginName && (options.type === undefined || p.type === options.type));
+  const matches = project.plugins.filter(
+    (p) => p.name === pluginName && (options.type === undefined || p.type === options.type),
+  );
   const plugin = matches[0];
   if (!plugin) {
-    throw new SluiceError('plugin_not_found', `Workspace '${row.name}' has no plugin '${pluginName}'. Defined: ${project.plugins.map((p) => p.name).join(', ') || 'none'}.`, {
-      plugin: pluginName,
-    });
+    throw new SluiceError(
+      'plugin_not_found',
+      `Workspace '${row.name}' has no plugin '${pluginName}'. Defined: ${project.plugins.map((p) => p.name).join(', ') || 'none'}.`,
+      {
+        plugin: pluginName,
+      },
+    );
   }
   if (matches.length > 1) {
-    throw new SluiceError('plugin_ambiguous', `'${pluginName}' names plugins of several types (${matches.map((p) => p.type).join(', ')}); add ?type=.`, {
-      plugin: pluginName,
-    });
+    throw new SluiceError(
+      'plugin_ambiguous',
+      `'${pluginName}' names plugins of several types (${matches.map((p) => p.type).join(', ')}); add ?type=.`,
+      {
+        plugin: pluginName,
+      },
+    );
   }
   const name = options.environment ?? row.active_environment;
   const environment = name ? findEnvironment(project, name) : null;

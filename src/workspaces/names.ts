@@ -8,15 +8,34 @@ export const MAX_NAME_LENGTH = 100;
  * trimming, at least one letter or digit (the repository name is made of them), no control characters.
  */
 export function validateWorkspaceName(raw: unknown): string {
-  if (typeof raw !== 'string') throw new SluiceError('name_invalid', 'The workspace name must be a string.', { field: 'name' });
+  if (typeof raw !== 'string')
+    throw new SluiceError('name_invalid', 'The workspace name must be a string.', { field: 'name' });
   const name = raw.trim();
-  if (name === '') throw new SluiceError('name_invalid', 'The workspace name is empty. Give it a name such as "My Workspace (dev)".', { field: 'name' });
+  if (name === '')
+    throw new SluiceError(
+      'name_invalid',
+      'The workspace name is empty. Give it a name such as "My Workspace (dev)".',
+      { field: 'name' },
+    );
   if (name.length > MAX_NAME_LENGTH) {
-    throw new SluiceError('name_invalid', `The workspace name is ${name.length} characters long; the limit is ${MAX_NAME_LENGTH}.`, { field: 'name', length: name.length });
+    throw new SluiceError(
+      'name_invalid',
+      `The workspace name is ${name.length} characters long; the limit is ${MAX_NAME_LENGTH}.`,
+      { field: 'name', length: name.length },
+    );
   }
-  if (/\p{Cc}/u.test(name)) throw new SluiceError('name_invalid', 'The workspace name contains control characters (such as a tab or a newline).', { field: 'name' });
+  if (/\p{Cc}/u.test(name))
+    throw new SluiceError(
+      'name_invalid',
+      'The workspace name contains control characters (such as a tab or a newline).',
+      { field: 'name' },
+    );
   if (!/[\p{L}\p{N}]/u.test(name)) {
-    throw new SluiceError('name_invalid', `The workspace name '${name}' has no letter or digit; the repository name is made from them.`, { field: 'name' });
+    throw new SluiceError(
+      'name_invalid',
+      `The workspace name '${name}' has no letter or digit; the repository name is made from them.`,
+      { field: 'name' },
+    );
   }
   return name;
 }

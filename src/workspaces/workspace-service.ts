@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
+import { findEnvironment } from '../config/select-environment.js';
 import { SluiceError } from '../errors.js';
 import { commitFiles, initBareRepository } from '../git/bare-repository.js';
 import { scaffoldProject } from '../project/scaffold.js';
@@ -19,9 +20,12 @@ import {
 } from '../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from './context.js';
 import { repositoryNameFor, validateWorkspaceName } from './names.js';
-import { projectAtCommit, type WorkspaceStatus, workspaceStatus, refreshWorkspaceState } from './workspace-state.js';
-import { findEnvironment } from '../config/select-environment.js';
-
+import {
+  projectAtCommit,
+  refreshWorkspaceState,
+  type WorkspaceStatus,
+  workspaceStatus,
+} from './workspace-state.js';
 
 /** A workspace as the API shows it. */
 export interface Workspace {
@@ -42,7 +46,6 @@ export interface Page<T> {
 
 const SERVER_AUTHOR = { name: 'Sluice', email: 'sluice@localhost' };
 
-
 export function toWorkspace(context: WorkspaceContext, row: WorkspaceRow): Workspace {
   return {
     id: row.id,
@@ -59,7 +62,11 @@ export function toWorkspace(context: WorkspaceContext, row: WorkspaceRow): Works
 async function uniqueRepositoryName(context: WorkspaceContext, name: string): Promise<string> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const candidate = repositoryNameFor(name);
-    if (!(await repositoryNameTaken(context.store.db, candidate)) && !existsSync(repositoryPath(context, candidate))) return candidate;
+    if (
+      !(await repositoryNameTaken(context.store.db, candidate)) &&
+      !existsSync(repositoryPath(context, candidate))
+    )
+      return candidate;
   }
   throw new SluiceError('conflict', 'Could not find a free repository name; try again.');
 }
@@ -69,7 +76,10 @@ async function uniqueRepositoryName(context: WorkspaceContext, name: string): Pr
  * dev, staging, prod; default dev), and its row, with the active environment set to the project's
  * default. The repository is built aside and moved into place, so a failure leaves nothing behind.
  */
-export async function createWorkspace(context: WorkspaceContext, input: { name: unknown }): Promise<Workspace> {
+export async function createWorkspace(
+  context: WorkspaceContext,
+  input: { name: unknown },
+): Promise<Workspace> {
   const name = validateWorkspaceName(input.name);
   const repositoryName = await uniqueRepositoryName(context, name);
   const finalPath = repositoryPath(context, repositoryName);
@@ -106,7 +116,8 @@ export async function createWorkspace(context: WorkspaceContext, input: { name: 
     await insertWorkspace(context.store.db, row);
   } catch (error) {
     await rm(finalPath, { recursive: true, force: true });
-    if (isUniqueViolation(error)) throw new SluiceError('conflict', 'That repository name was taken at the same moment; try again.');
+    if (isUniqueViolation(error))
+      throw new SluiceError('conflict', 'That repository name was taken at the same moment; try again.');
     throw error;
   }
   return toWorkspace(context, { ...row, version: 1 });
@@ -129,12 +140,23 @@ export function decodeCursor(cursor: string | undefined): Cursor | undefined {
   } catch {
     // fall through to the error below
   }
-  throw new SluiceError('validation_failed', 'The cursor is not one this server gave out; start again without it.', { field: 'cursor' });
+  throw new SluiceError(
+    'validation_failed',
+    'The cursor is not one this server gave out; start again without it.',
+    { field: 'cursor' },
+  );
 }
 
 /** One page of the workspaces in `scope`, in creation order. */
-export async function listWorkspaces(context: WorkspaceContext, options: { scope: WorkspaceScope; limit: number; cursor?: string }): Promise<Page<Workspace>> {
-  const rows = await listRows(context.store.db, { scope: options.scope, limit: options.limit + 1, after: decodeCursor(options.cursor) });
+export async function listWorkspaces(
+  context: WorkspaceContext,
+  options: { scope: WorkspaceScope; limit: number; cursor?: string },
+): Promise<Page<Workspace>> {
+  const rows = await listRows(context.store.db, {
+    scope: options.scope,
+    limit: options.limit + 1,
+    after: decodeCursor(options.cursor),
+  });
   const page = rows.slice(0, options.limit);
   const last = page[page.length - 1];
   return {
@@ -144,12 +166,22 @@ export async function listWorkspaces(context: WorkspaceContext, options: { scope
 }
 
 /** A workspace by id or repository name (current or former), or undefined. */
-export async function findWorkspace(context: WorkspaceContext, ref: string): Promise<WorkspaceRow | undefined> {
-  return (await findWorkspaceById(context.store.db, ref)) ?? (await findWorkspaceByRepositoryName(context.store.db, ref.replace(/\.git$/, '')));
+export async function findWorkspace(
+  context: WorkspaceContext,
+  ref: string,
+): Promise<WorkspaceRow | undefined> {
+  return (
+    (await findWorkspaceById(context.store.db, ref)) ??
+    (await findWorkspaceByRepositoryName(context.store.db, ref.replace(/\.git$/, '')))
+  );
 }
 
 export function workspaceNotFound(ref: string): SluiceError {
-  return new SluiceError('workspace_not_found', `No workspace '${ref}'. List yours with \`sluice workspace list\` (GET /api/v1/workspaces).`, { workspace: ref });
+  return new SluiceError(
+    'workspace_not_found',
+    `No workspace '${ref}'. List yours with \`sluice workspace list\` (GET /api/v1/workspaces).`,
+    { workspace: ref },
+  );
 }
 
 /** The workspace, with its status brought up to date with `main`. */
@@ -170,10 +202,18 @@ export async function updateWorkspace(
   let current = await refreshWorkspaceState(context, row);
   if (changes.activeEnvironment !== undefined) {
     if (typeof changes.activeEnvironment !== 'string' || changes.activeEnvironment === '') {
-      throw new SluiceError('validation_failed', 'activeEnvironment must be the name of an environment, such as "staging".', { field: 'activeEnvironment' });
+      throw new SluiceError(
+        'validation_failed',
+        'activeEnvironment must be the name of an environment, such as "staging".',
+        { field: 'activeEnvironment' },
+      );
     }
     const { project } = await projectAtCommit(context, current);
-    const environment = findEnvironment(project, changes.activeEnvironment, `the workspace's meltano.yml at ${current.last_good_commit?.slice(0, 7)}`);
+    const environment = findEnvironment(
+      project,
+      changes.activeEnvironment,
+      `the workspace's meltano.yml at ${current.last_good_commit?.slice(0, 7)}`,
+    );
     await updateRow(context.store.db, current.id, { active_environment: environment.name, updated_at: now });
     current = { ...current, active_environment: environment.name, updated_at: now };
   }
@@ -185,7 +225,10 @@ export async function updateWorkspace(
       const to = repositoryPath(context, newRepositoryName);
       await rename(from, to);
       try {
-        await renameRepository(context.store.db, current.id, current.repository_name, newRepositoryName, { name, updated_at: now });
+        await renameRepository(context.store.db, current.id, current.repository_name, newRepositoryName, {
+          name,
+          updated_at: now,
+        });
       } catch (error) {
         await rename(to, from);
         throw error;
@@ -213,4 +256,3 @@ export async function deleteWorkspace(context: WorkspaceContext, row: WorkspaceR
   }
   if (present) await rm(trash, { recursive: true, force: true });
 }
-

@@ -38,12 +38,18 @@ const cache = new Map<string, Project>();
 const CACHE_SIZE = 64;
 
 /** Loads the project at one commit of a workspace's repository (cached: commits do not change). */
-export async function loadProjectAt(context: WorkspaceContext, row: WorkspaceRow, commit: string): Promise<Project> {
+export async function loadProjectAt(
+  context: WorkspaceContext,
+  row: WorkspaceRow,
+  commit: string,
+): Promise<Project> {
   const repo = repositoryPath(context, row.repository_name);
   const key = `${repo}@${commit}`;
   const cached = cache.get(key);
   if (cached) return cached;
-  const project = loadProject(await commitProjectSource(repo, commit));
+  const project = loadProject(
+    await commitProjectSource(repo, commit, `${row.repository_name}@${commit.slice(0, 7)}`),
+  );
   cache.set(key, project);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
   return project;
@@ -54,7 +60,10 @@ export async function loadProjectAt(context: WorkspaceContext, row: WorkspaceRow
  * breaks `meltano.yml` is accepted by Git; the workspace then reports the error and keeps using
  * its last good commit.
  */
-export async function refreshWorkspaceState(context: WorkspaceContext, row: WorkspaceRow): Promise<WorkspaceRow> {
+export async function refreshWorkspaceState(
+  context: WorkspaceContext,
+  row: WorkspaceRow,
+): Promise<WorkspaceRow> {
   const head = await resolveRef(repositoryPath(context, row.repository_name), 'refs/heads/main');
   if (head === row.checked_commit) return row;
   let changes: Pick<WorkspaceRow, 'checked_commit' | 'last_good_commit' | 'config_error'>;
@@ -62,7 +71,11 @@ export async function refreshWorkspaceState(context: WorkspaceContext, row: Work
     changes = {
       checked_commit: null,
       last_good_commit: row.last_good_commit,
-      config_error: JSON.stringify({ code: 'project_not_found', message: 'The repository has no main branch. Push a main branch.', commit: null } satisfies ConfigError),
+      config_error: JSON.stringify({
+        code: 'project_not_found',
+        message: 'The repository has no main branch. Push a main branch.',
+        commit: null,
+      } satisfies ConfigError),
     };
   } else {
     try {
@@ -71,8 +84,19 @@ export async function refreshWorkspaceState(context: WorkspaceContext, row: Work
     } catch (error) {
       if (!(error instanceof SluiceError)) throw error;
       const { file, line, column } = error.details as { file?: string; line?: number; column?: number };
-      const configError: ConfigError = { code: error.code, message: error.message, commit: head, file, line, column };
-      changes = { checked_commit: head, last_good_commit: row.last_good_commit, config_error: JSON.stringify(configError) };
+      const configError: ConfigError = {
+        code: error.code,
+        message: error.message,
+        commit: head,
+        file,
+        line,
+        column,
+      };
+      changes = {
+        checked_commit: head,
+        last_good_commit: row.last_good_commit,
+        config_error: JSON.stringify(configError),
+      };
     }
   }
   await updateWorkspace(context.store.db, row.id, changes);
@@ -80,12 +104,19 @@ export async function refreshWorkspaceState(context: WorkspaceContext, row: Work
 }
 
 /** The project a workspace runs: the one at its last good commit. */
-export async function projectAtCommit(context: WorkspaceContext, row: WorkspaceRow): Promise<{ project: Project; commit: string }> {
+export async function projectAtCommit(
+  context: WorkspaceContext,
+  row: WorkspaceRow,
+): Promise<{ project: Project; commit: string }> {
   const commit = row.last_good_commit;
   if (!commit) {
-    throw new SluiceError('project_not_found', `Workspace '${row.name}' has no commit whose meltano.yml loads. Push a valid meltano.yml to main.`, {
-      workspace: row.id,
-    });
+    throw new SluiceError(
+      'project_not_found',
+      `Workspace '${row.name}' has no commit whose meltano.yml loads. Push a valid meltano.yml to main.`,
+      {
+        workspace: row.id,
+      },
+    );
   }
   return { project: await loadProjectAt(context, row, commit), commit };
 }
