@@ -10,7 +10,12 @@ export interface ApiTarget {
  * Calls the Sluice API. A server error comes back as a SluiceError with the server's code and
  * message, so the CLI prints it as it prints its own.
  */
-export async function callApi<T>(target: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
+export async function callApi<T>(
+  target: ApiTarget,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const url = `${target.url.replace(/\/+$/, '')}/api/v1${path}`;
   let response: Response;
   try {
@@ -24,9 +29,13 @@ export async function callApi<T>(target: ApiTarget, method: string, path: string
     });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-    throw new SluiceError('server_unreachable', `Cannot reach the Sluice server at ${target.url} (${cause}). Start one with \`sluice serve\`, or point SLUICE_URL (or --url) at it.`, {
-      url: target.url,
-    });
+    throw new SluiceError(
+      'server_unreachable',
+      `Cannot reach the Sluice server at ${target.url} (${cause}). Start one with \`sluice serve\`, or point SLUICE_URL (or --url) at it.`,
+      {
+        url: target.url,
+      },
+    );
   }
   if (response.status === 204) return undefined as T;
   const text = await response.text();
@@ -37,12 +46,18 @@ export async function callApi<T>(target: ApiTarget, method: string, path: string
     parsed = undefined;
   }
   if (!response.ok) {
-    const error = (parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
+    const error = (
+      parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined
+    )?.error;
     const hint = response.status === 401 && !target.token ? ' Set SLUICE_TOKEN (or --token).' : '';
-    throw new SluiceError((error?.code as SluiceErrorCode) ?? 'usage', `${error?.message ?? `The server answered ${response.status}.`}${hint}`, {
-      ...(error?.details ?? {}),
-      status: response.status,
-    });
+    throw new SluiceError(
+      (error?.code as SluiceErrorCode) ?? 'usage',
+      `${error?.message ?? `The server answered ${response.status}.`}${hint}`,
+      {
+        ...(error?.details ?? {}),
+        status: response.status,
+      },
+    );
   }
   return parsed as T;
 }

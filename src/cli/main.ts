@@ -136,7 +136,10 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
     .description('run the Sluice server: workspaces, Git hosting, REST API (Ctrl-C stops it)')
     .option('--host <host>', 'address to listen on (SLUICE_HOST; default 127.0.0.1)')
     .option('--port <port>', 'port to listen on (SLUICE_PORT; default 8080)')
-    .option('--data-dir <dir>', 'where the database and repositories live (SLUICE_DATA_DIR; default ./.sluice)')
+    .option(
+      '--data-dir <dir>',
+      'where the database and repositories live (SLUICE_DATA_DIR; default ./.sluice)',
+    )
     .action(async (opts) => (await import('./commands/serve.js')).serve(io, opts));
 
   const remote = (command: Command) =>
@@ -151,26 +154,42 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
   const workspace = program.command('workspace').description('manage workspaces on a Sluice server');
   remote(workspace.command('create <name>'))
     .description('create a workspace and its Git repository')
-    .action(async (name: string, opts) => (await import('./commands/remote.js')).workspaceCreate(target(opts), io, name, opts));
-  remote(workspace.command('list')).action(async (opts) => (await import('./commands/remote.js')).workspaceList(target(opts), io, opts));
+    .action(async (name: string, opts) =>
+      (await import('./commands/remote.js')).workspaceCreate(target(opts), io, name, opts),
+    );
+  remote(workspace.command('list')).action(async (opts) =>
+    (await import('./commands/remote.js')).workspaceList(target(opts), io, opts),
+  );
   remote(workspace.command('show <workspace>'))
     .description('a workspace by id or repository name')
-    .action(async (ref: string, opts) => (await import('./commands/remote.js')).workspaceShow(target(opts), io, ref, opts));
+    .action(async (ref: string, opts) =>
+      (await import('./commands/remote.js')).workspaceShow(target(opts), io, ref, opts),
+    );
   remote(workspace.command('set <workspace>'))
     .description('set the active environment and/or rename')
     .option('--active-environment <env>', 'the environment pipelines run with')
     .option('--name <name>', 'a new name')
-    .action(async (ref: string, opts) => (await import('./commands/remote.js')).workspaceSet(target(opts), io, ref, opts));
+    .action(async (ref: string, opts) =>
+      (await import('./commands/remote.js')).workspaceSet(target(opts), io, ref, opts),
+    );
   remote(workspace.command('delete <workspace>'))
     .description('delete a workspace and its repository')
-    .action(async (ref: string, opts) => (await import('./commands/remote.js')).workspaceDelete(target(opts), io, ref));
+    .action(async (ref: string, opts) =>
+      (await import('./commands/remote.js')).workspaceDelete(target(opts), io, ref),
+    );
   const token = program.command('token').description('manage API tokens (admin)');
   remote(token.command('create <name>'))
     .option('--workspaces <ids>', 'comma-separated workspace ids, or * for all', '*')
     .option('--access <access>', 'read or write', 'read')
-    .action(async (name: string, opts) => (await import('./commands/remote.js')).tokenCreate(target(opts), io, name, opts));
-  remote(token.command('list')).action(async (opts) => (await import('./commands/remote.js')).tokenList(target(opts), io, opts));
-  remote(token.command('revoke <id>')).action(async (id: string, opts) => (await import('./commands/remote.js')).tokenRevoke(target(opts), io, id));
+    .action(async (name: string, opts) =>
+      (await import('./commands/remote.js')).tokenCreate(target(opts), io, name, opts),
+    );
+  remote(token.command('list')).action(async (opts) =>
+    (await import('./commands/remote.js')).tokenList(target(opts), io, opts),
+  );
+  remote(token.command('revoke <id>')).action(async (id: string, opts) =>
+    (await import('./commands/remote.js')).tokenRevoke(target(opts), io, id),
+  );
 
   program
     .command('init <dir>')

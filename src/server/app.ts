@@ -1,10 +1,11 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Store } from '../store/open-store.js';
 import type { Principal } from '../tokens/principal.js';
 import type { WorkspaceContext } from '../workspaces/context.js';
 import { requirePrincipal } from './auth.js';
 import { errorBody, handleError } from './http-errors.js';
+import { requestValidatorCompiler } from './request-validation.js';
 import { gitRoutes } from './routes/git.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { workspaceRoutes } from './routes/workspaces.js';
@@ -19,7 +20,18 @@ export interface AppOptions {
 
 /** The HTTP application: REST API under /api/v1, Git smart HTTP under /git. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false, routerOptions: { maxParamLength: 300 }, bodyLimit: 1024 * 1024 });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    routerOptions: { maxParamLength: 300 },
+    bodyLimit: 1024 * 1024,
+    // Requests Fastify rejects before routing (a badly encoded URL) answer in the API's error shape.
+    frameworkErrors: (error, _request, reply) => {
+      (reply as unknown as FastifyReply)
+        .status(400)
+        .send(errorBody('validation_failed', `The request cannot be read: ${error.message}.`));
+    },
+  });
+  app.setValidatorCompiler(requestValidatorCompiler());
   const publicUrl = options.publicUrl;
   const context: WorkspaceContext = {
     store: options.store,
@@ -49,10 +61,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(errorBody('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
+    reply
+      .status(404)
+      .send(errorBody('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
   });
 
-  app.get('/api/v1/health', { schema: { summary: 'Liveness', security: [] } }, async () => ({ status: 'ok' }));
+  app.get('/api/v1/health', { schema: { summary: 'Liveness', security: [] } }, async () => ({
+    status: 'ok',
+  }));
   app.get('/api/v1/openapi.json', { schema: { hide: true } as object }, async () => app.swagger());
   workspaceRoutes(app, context, principalOf);
   tokenRoutes(app, options.store, principalOf);

@@ -25,7 +25,10 @@ export function tokenFromHeader(header: string | undefined): string | undefined 
 export async function requirePrincipal(store: Store, request: FastifyRequest): Promise<Principal> {
   const token = tokenFromHeader(request.headers.authorization);
   if (token === undefined) {
-    throw new SluiceError('unauthorized', 'This needs a token: send `Authorization: Bearer <token>` (Git: the token as the password).');
+    throw new SluiceError(
+      'unauthorized',
+      'This needs a token: send `Authorization: Bearer <token>` (Git: the token as the password).',
+    );
   }
   const principal = await authenticate(store, token);
   if (!principal) throw new SluiceError('unauthorized', 'The token is not valid (unknown or revoked).');

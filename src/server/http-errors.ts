@@ -32,7 +32,11 @@ const STATUS: Record<SluiceErrorCode, number> = {
 };
 
 export interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string; readonly details: Record<string, unknown> };
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly details: Record<string, unknown>;
+  };
 }
 
 export function errorBody(code: string, message: string, details: Record<string, unknown> = {}): ErrorBody {
@@ -50,11 +54,29 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     const where = fastifyError.validationContext ?? 'request';
-    reply.status(400).send(errorBody('validation_failed', `Invalid ${where}: ${fastifyError.message}.`, { issues: fastifyError.validation }));
+    // Name the offending field: "body has an unknown field 'nmae'" says more than Ajv's wording.
+    const unknown = fastifyError.validation
+      .map((issue) => (issue.params as { additionalProperty?: string }).additionalProperty)
+      .filter((field): field is string => typeof field === 'string');
+    const message = unknown.length
+      ? `Invalid ${where}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((f) => `'${f}'`).join(', ')}.`
+      : `Invalid ${where}: ${fastifyError.message}.`;
+    reply.status(400).send(errorBody('validation_failed', message, { issues: fastifyError.validation }));
     return;
   }
-  if (fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error instanceof SyntaxError) {
-    reply.status(400).send(errorBody('validation_failed', `The request body is not valid JSON (${error.message}). Send a JSON object.`));
+  if (
+    fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+    error instanceof SyntaxError
+  ) {
+    reply
+      .status(400)
+      .send(
+        errorBody(
+          'validation_failed',
+          `The request body is not valid JSON (${error.message}). Send a JSON object.`,
+        ),
+      );
     return;
   }
   const status = fastifyError.statusCode;
@@ -63,5 +85,7 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     return;
   }
   request.log.error(error);
-  reply.status(500).send(errorBody('internal', 'Internal server error. It has been logged; please report it.'));
+  reply
+    .status(500)
+    .send(errorBody('internal', 'Internal server error. It has been logged; please report it.'));
 }

@@ -5,7 +5,11 @@ export const errorSchema = {
   properties: {
     error: {
       type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object', additionalProperties: true } },
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: { type: 'object', additionalProperties: true },
+      },
       required: ['code', 'message', 'details'],
     },
   },
@@ -36,8 +40,13 @@ export const workspaceSchema = {
     updatedAt: { type: 'string' },
     status: {
       type: 'object',
-      description: 'Which commit the workspace runs: main when its meltano.yml loads, else lastGoodCommit, with the error.',
-      properties: { commit: { type: ['string', 'null'] }, lastGoodCommit: { type: ['string', 'null'] }, error: configErrorSchema },
+      description:
+        'Which commit the workspace runs: main when its meltano.yml loads, else lastGoodCommit, with the error.',
+      properties: {
+        commit: { type: ['string', 'null'] },
+        lastGoodCommit: { type: ['string', 'null'] },
+        error: configErrorSchema,
+      },
     },
   },
   required: ['id', 'name', 'repositoryName', 'repositoryUrl', 'activeEnvironment', 'createdAt', 'updatedAt'],
@@ -53,12 +62,18 @@ export const pageQuerySchema = {
 } as const;
 
 export function pageOf(item: object) {
-  return { type: 'object', properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } }, required: ['items', 'nextCursor'] } as const;
+  return {
+    type: 'object',
+    properties: { items: { type: 'array', items: item }, nextCursor: { type: ['string', 'null'] } },
+    required: ['items', 'nextCursor'],
+  } as const;
 }
 
 export const workspaceParamsSchema = {
   type: 'object',
-  properties: { id: { type: 'string', minLength: 1, maxLength: 250, description: 'Workspace id or repository name' } },
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 250, description: 'Workspace id or repository name' },
+  },
   required: ['id'],
 } as const;
 
@@ -67,7 +82,12 @@ export const tokenSchema = {
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
-    workspaces: { oneOf: [{ type: 'string', enum: ['*'] }, { type: 'array', items: { type: 'string' } }] },
+    workspaces: {
+      oneOf: [
+        { type: 'string', enum: ['*'] },
+        { type: 'array', items: { type: 'string' } },
+      ],
+    },
     access: { type: 'string', enum: ['read', 'write'] },
     admin: { type: 'boolean' },
     createdAt: { type: 'string' },
@@ -76,4 +96,11 @@ export const tokenSchema = {
   required: ['id', 'name', 'workspaces', 'access'],
 } as const;
 
-export const errorResponses = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema } as const;
+export const errorResponses = {
+  400: errorSchema,
+  401: errorSchema,
+  403: errorSchema,
+  404: errorSchema,
+  409: errorSchema,
+  422: errorSchema,
+} as const;

@@ -40,11 +40,16 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     kind = 'postgres';
   } else if (databaseUrl && !databaseUrl.startsWith('sqlite:')) {
-    throw new SluiceError('usage', `SLUICE_DATABASE_URL must start with postgres:// (or sqlite:PATH), not '${databaseUrl.replace(/:[^:@/]*@/, ':***@')}'.`);
+    throw new SluiceError(
+      'usage',
+      `SLUICE_DATABASE_URL must start with postgres:// (or sqlite:PATH), not '${databaseUrl.replace(/:[^:@/]*@/, ':***@')}'.`,
+    );
   } else {
     const SQLite = lazyRequire('better-sqlite3') as typeof import('better-sqlite3');
     mkdirSync(options.dataDir, { recursive: true });
-    const file = databaseUrl?.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : join(options.dataDir, 'sluice.db');
+    const file = databaseUrl?.startsWith('sqlite:')
+      ? databaseUrl.slice('sqlite:'.length)
+      : join(options.dataDir, 'sluice.db');
     const database = new SQLite(file);
     database.pragma('journal_mode = WAL');
     database.pragma('foreign_keys = ON');

@@ -8,31 +8,53 @@ export async function insertToken(db: Kysely<Database>, row: TokenRow): Promise<
 }
 
 /** The token with this hash, if it exists and is not revoked. */
-export async function findActiveTokenByHash(db: Kysely<Database>, hash: string): Promise<TokenRow | undefined> {
-  return db.selectFrom('tokens').selectAll().where('token_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+export async function findActiveTokenByHash(
+  db: Kysely<Database>,
+  hash: string,
+): Promise<TokenRow | undefined> {
+  return db
+    .selectFrom('tokens')
+    .selectAll()
+    .where('token_hash', '=', hash)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
 }
 
 export async function findTokenById(db: Kysely<Database>, id: string): Promise<TokenRow | undefined> {
   return db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function listTokens(db: Kysely<Database>, options: { limit: number; after?: { createdAt: string; id: string } }): Promise<TokenRow[]> {
+export async function listTokens(
+  db: Kysely<Database>,
+  options: { limit: number; after?: { createdAt: string; id: string } },
+): Promise<TokenRow[]> {
   let query = db.selectFrom('tokens').selectAll().where('revoked_at', 'is', null);
   const after = options.after;
   if (after) {
     query = query.where((eb) =>
-      eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]),
+      eb.or([
+        eb('created_at', '>', after.createdAt),
+        eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)]),
+      ]),
     );
   }
   return query.orderBy('created_at').orderBy('id').limit(options.limit).execute();
 }
 
 export async function revokeToken(db: Kysely<Database>, id: string, at: string): Promise<boolean> {
-  const result = await db.updateTable('tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  const result = await db
+    .updateTable('tokens')
+    .set({ revoked_at: at })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
 
 export async function countTokens(db: Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom('tokens').select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('tokens')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }

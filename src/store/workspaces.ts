@@ -6,7 +6,10 @@ export type WorkspaceRow = Selectable<WorkspaceTable>;
 /** Which workspaces a caller may see: all, or the listed ids. */
 export type WorkspaceScope = '*' | readonly string[];
 
-export async function insertWorkspace(db: Kysely<Database>, row: Omit<WorkspaceRow, 'version'>): Promise<void> {
+export async function insertWorkspace(
+  db: Kysely<Database>,
+  row: Omit<WorkspaceRow, 'version'>,
+): Promise<void> {
   await db.insertInto('workspaces').values(row).execute();
 }
 
@@ -15,10 +18,21 @@ export async function findWorkspaceById(db: Kysely<Database>, id: string): Promi
 }
 
 /** A workspace by its current repository name, or by a name it had before a rename. */
-export async function findWorkspaceByRepositoryName(db: Kysely<Database>, name: string): Promise<WorkspaceRow | undefined> {
-  const current = await db.selectFrom('workspaces').selectAll().where('repository_name', '=', name).executeTakeFirst();
+export async function findWorkspaceByRepositoryName(
+  db: Kysely<Database>,
+  name: string,
+): Promise<WorkspaceRow | undefined> {
+  const current = await db
+    .selectFrom('workspaces')
+    .selectAll()
+    .where('repository_name', '=', name)
+    .executeTakeFirst();
   if (current) return current;
-  const alias = await db.selectFrom('repository_aliases').select('workspace_id').where('name', '=', name).executeTakeFirst();
+  const alias = await db
+    .selectFrom('repository_aliases')
+    .select('workspace_id')
+    .where('name', '=', name)
+    .executeTakeFirst();
   return alias ? findWorkspaceById(db, alias.workspace_id) : undefined;
 }
 
@@ -35,7 +49,10 @@ export async function listWorkspaces(
   const after = options.after;
   if (after) {
     query = query.where((eb) =>
-      eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]),
+      eb.or([
+        eb('created_at', '>', after.createdAt),
+        eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)]),
+      ]),
     );
   }
   return query.orderBy('created_at').orderBy('id').limit(options.limit).execute();
@@ -54,7 +71,13 @@ export async function updateWorkspace(
 }
 
 /** Renames a workspace's repository, keeping the old name as an alias, in one transaction. */
-export async function renameRepository(db: Kysely<Database>, id: string, oldName: string, newName: string, changes: { name: string; updated_at: string }): Promise<void> {
+export async function renameRepository(
+  db: Kysely<Database>,
+  id: string,
+  oldName: string,
+  newName: string,
+  changes: { name: string; updated_at: string },
+): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await tx.insertInto('repository_aliases').values({ name: oldName, workspace_id: id }).execute();
     await tx.deleteFrom('repository_aliases').where('name', '=', newName).execute();
@@ -75,8 +98,16 @@ export async function deleteWorkspace(db: Kysely<Database>, id: string): Promise
 
 /** True when a repository name is taken, as a current name or an alias. */
 export async function repositoryNameTaken(db: Kysely<Database>, name: string): Promise<boolean> {
-  const row = await db.selectFrom('workspaces').select('id').where('repository_name', '=', name).executeTakeFirst();
+  const row = await db
+    .selectFrom('workspaces')
+    .select('id')
+    .where('repository_name', '=', name)
+    .executeTakeFirst();
   if (row) return true;
-  const alias = await db.selectFrom('repository_aliases').select('name').where('name', '=', name).executeTakeFirst();
+  const alias = await db
+    .selectFrom('repository_aliases')
+    .select('name')
+    .where('name', '=', name)
+    .executeTakeFirst();
   return alias !== undefined;
 }

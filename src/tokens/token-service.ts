@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { SluiceError } from '../errors.js';
 import { newId } from '../store/ids.js';
 import type { Store } from '../store/open-store.js';
-import { countTokens, findActiveTokenByHash, findTokenById, insertToken, listTokens as listRows, revokeToken as revokeRow, type TokenRow } from '../store/tokens.js';
+import {
+  countTokens,
+  findActiveTokenByHash,
+  findTokenById,
+  insertToken,
+  listTokens as listRows,
+  revokeToken as revokeRow,
+  type TokenRow,
+} from '../store/tokens.js';
 import { findWorkspaceById } from '../store/workspaces.js';
 import { decodeCursor, type Page } from '../workspaces/workspace-service.js';
 import type { Principal } from './principal.js';
@@ -46,7 +54,14 @@ export interface TokenView {
 
 function toView(row: TokenRow): TokenView {
   const p = toPrincipal(row);
-  return { id: row.id, name: row.name, workspaces: p.workspaces, access: p.access, admin: p.admin, createdAt: row.created_at };
+  return {
+    id: row.id,
+    name: row.name,
+    workspaces: p.workspaces,
+    access: p.access,
+    admin: p.admin,
+    createdAt: row.created_at,
+  };
 }
 
 function requireAdmin(principal: Principal): void {
@@ -54,10 +69,17 @@ function requireAdmin(principal: Principal): void {
 }
 
 /** Creates a token; the answer is the only time its secret is shown. Admins only. */
-export async function createToken(store: Store, principal: Principal, input: { name: unknown; workspaces: unknown; access: unknown }): Promise<TokenView & { token: string }> {
+export async function createToken(
+  store: Store,
+  principal: Principal,
+  input: { name: unknown; workspaces: unknown; access: unknown },
+): Promise<TokenView & { token: string }> {
   requireAdmin(principal);
   const name = typeof input.name === 'string' ? input.name.trim() : '';
-  if (name === '' || name.length > 100) throw new SluiceError('validation_failed', 'A token needs a name of 1 to 100 characters.', { field: 'name' });
+  if (name === '' || name.length > 100)
+    throw new SluiceError('validation_failed', 'A token needs a name of 1 to 100 characters.', {
+      field: 'name',
+    });
   if (input.access !== 'read' && input.access !== 'write') {
     throw new SluiceError('validation_failed', 'access must be "read" or "write".', { field: 'access' });
   }
@@ -67,11 +89,17 @@ export async function createToken(store: Store, principal: Principal, input: { n
     workspaces = [...new Set(input.workspaces as string[])];
     for (const id of workspaces) {
       if (!(await findWorkspaceById(store.db, id))) {
-        throw new SluiceError('validation_failed', `No workspace with id '${id}'; a token can only be scoped to existing workspaces.`, { field: 'workspaces', workspace: id });
+        throw new SluiceError(
+          'validation_failed',
+          `No workspace with id '${id}'; a token can only be scoped to existing workspaces.`,
+          { field: 'workspaces', workspace: id },
+        );
       }
     }
   } else {
-    throw new SluiceError('validation_failed', 'workspaces must be "*" or a list of workspace ids.', { field: 'workspaces' });
+    throw new SluiceError('validation_failed', 'workspaces must be "*" or a list of workspace ids.', {
+      field: 'workspaces',
+    });
   }
   const token = newSecret();
   const row: TokenRow = {
@@ -88,22 +116,31 @@ export async function createToken(store: Store, principal: Principal, input: { n
   return { ...toView(row), token };
 }
 
-export async function listTokens(store: Store, principal: Principal, options: { limit: number; cursor?: string }): Promise<Page<TokenView>> {
+export async function listTokens(
+  store: Store,
+  principal: Principal,
+  options: { limit: number; cursor?: string },
+): Promise<Page<TokenView>> {
   requireAdmin(principal);
   const rows = await listRows(store.db, { limit: options.limit + 1, after: decodeCursor(options.cursor) });
   const page = rows.slice(0, options.limit);
   const last = page[page.length - 1];
   return {
     items: page.map(toView),
-    nextCursor: rows.length > options.limit && last ? Buffer.from(JSON.stringify([last.created_at, last.id])).toString('base64url') : null,
+    nextCursor:
+      rows.length > options.limit && last
+        ? Buffer.from(JSON.stringify([last.created_at, last.id])).toString('base64url')
+        : null,
   };
 }
 
 export async function revokeToken(store: Store, principal: Principal, id: string): Promise<void> {
   requireAdmin(principal);
   const row = await findTokenById(store.db, id);
-  if (!row || row.revoked_at !== null) throw new SluiceError('token_not_found', `No active token '${id}'.`, { token: id });
-  if (row.id === principal.tokenId) throw new SluiceError('conflict', 'A token cannot revoke itself; use another admin token.');
+  if (!row || row.revoked_at !== null)
+    throw new SluiceError('token_not_found', `No active token '${id}'.`, { token: id });
+  if (row.id === principal.tokenId)
+    throw new SluiceError('conflict', 'A token cannot revoke itself; use another admin token.');
   await revokeRow(store.db, id, new Date().toISOString());
 }
 
@@ -112,7 +149,10 @@ export async function revokeToken(store: Store, principal: Principal, id: string
  * otherwise, on the first start with an empty database, a new one is made, written to
  * `<data-dir>/admin-token` (mode 0600) and answered so the caller prints it once.
  */
-export async function ensureAdminToken(store: Store, options: { dataDir: string; fixedToken?: string }): Promise<{ created?: string; file?: string }> {
+export async function ensureAdminToken(
+  store: Store,
+  options: { dataDir: string; fixedToken?: string },
+): Promise<{ created?: string; file?: string }> {
   const admin = (secret: string, name: string): TokenRow => ({
     id: newId('tok'),
     name,

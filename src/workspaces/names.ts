@@ -48,6 +48,8 @@ export function repositoryNameFor(name: string): string {
   const base =
     name
       .normalize('NFKD')
+      // NFKD splits `é` into `e` and a combining accent: drop the accent, or `données` becomes `donne-es`.
+      .replace(/\p{M}+/gu, '')
       .replace(/[^A-Za-z0-9]+/g, '-')
       .replace(/^-+|-+$/g, '')
       .slice(0, 60)

@@ -5,7 +5,7 @@ import { SluiceError } from '../errors.js';
 import { commitFiles, initBareRepository } from '../git/bare-repository.js';
 import { scaffoldProject } from '../project/scaffold.js';
 import { newId } from '../store/ids.js';
-import { isUniqueViolation, type Store } from '../store/open-store.js';
+import { isUniqueViolation } from '../store/open-store.js';
 import {
   deleteWorkspace as deleteRow,
   findWorkspaceById,
@@ -200,6 +200,8 @@ export async function updateWorkspace(
 ): Promise<Workspace> {
   const now = new Date().toISOString();
   let current = await refreshWorkspaceState(context, row);
+  // Checked before anything changes, so that a refused request changes nothing.
+  const name = changes.name === undefined ? undefined : validateWorkspaceName(changes.name);
   if (changes.activeEnvironment !== undefined) {
     if (typeof changes.activeEnvironment !== 'string' || changes.activeEnvironment === '') {
       throw new SluiceError(
@@ -217,8 +219,7 @@ export async function updateWorkspace(
     await updateRow(context.store.db, current.id, { active_environment: environment.name, updated_at: now });
     current = { ...current, active_environment: environment.name, updated_at: now };
   }
-  if (changes.name !== undefined) {
-    const name = validateWorkspaceName(changes.name);
+  if (name !== undefined) {
     if (name !== current.name) {
       const newRepositoryName = await uniqueRepositoryName(context, name);
       const from = repositoryPath(context, current.repository_name);

@@ -10,7 +10,8 @@ import { type RunningServer, startServer } from '../../src/server/serve.js';
 const run = promisify(execFile);
 
 /** The PostgreSQL that the machine and CI provide (trust auth). */
-export const POSTGRES_ADMIN_URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const POSTGRES_ADMIN_URL =
+  process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 async function postgresReachable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 2000 });
@@ -29,7 +30,8 @@ async function postgresReachable(): Promise<boolean> {
  */
 export async function storeKinds(): Promise<('sqlite' | 'postgres')[]> {
   if (await postgresReachable()) return ['sqlite', 'postgres'];
-  if (process.env.CI === 'true') throw new Error(`PostgreSQL is not reachable at ${POSTGRES_ADMIN_URL}, and CI=true requires it.`);
+  if (process.env.CI === 'true')
+    throw new Error(`PostgreSQL is not reachable at ${POSTGRES_ADMIN_URL}, and CI=true requires it.`);
   console.warn(`PostgreSQL is not reachable at ${POSTGRES_ADMIN_URL}: server tests run on SQLite only.`);
   return ['sqlite'];
 }
@@ -79,7 +81,14 @@ export async function startTestServer(kind: 'sqlite' | 'postgres'): Promise<Test
 }
 
 /** Calls the API with a token; answers status and parsed body. */
-export async function api(base: string, token: string | undefined, method: string, path: string, body?: unknown, rawBody?: string) {
+export async function api(
+  base: string,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+  rawBody?: string,
+) {
   const response = await fetch(`${base}/api/v1${path}`, {
     method,
     headers: {
@@ -116,9 +125,16 @@ export const GIT_ENV = {
  * Runs stock `git` asynchronously (the server under test runs in this process, so a blocking call
  * would deadlock it). Answers output and exit code; never throws on a git failure.
  */
-export async function git(cwd: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function git(
+  cwd: string,
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('git', [...args], { cwd, env: GIT_ENV, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run('git', [...args], {
+      cwd,
+      env: GIT_ENV,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };

@@ -26,7 +26,11 @@ describe.each(kinds)('the product page workflow against a real server (%s)', (ki
   const config = async (id: string) => {
     const answer = await api(t.url, t.adminToken, 'GET', `/workspaces/${id}/plugins/tap-auth0/config`);
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-    return answer.body as { environment: string; config: Record<string, string>; settings: { name: string; source: string }[] };
+    return answer.body as {
+      environment: string;
+      config: Record<string, string>;
+      settings: { name: string; source: string }[];
+    };
   };
 
   it('creates the workspaces, sets their environments, and promotes dev -> staging -> prod with stock git', async () => {
@@ -49,7 +53,9 @@ describe.each(kinds)('the product page workflow against a real server (%s)', (ki
       [staging, 'staging'],
       [prod, 'prod'],
     ] as const) {
-      const answer = await api(t.url, t.adminToken, 'PATCH', `/workspaces/${ws.id}`, { activeEnvironment: environment });
+      const answer = await api(t.url, t.adminToken, 'PATCH', `/workspaces/${ws.id}`, {
+        activeEnvironment: environment,
+      });
       expect(answer.status, JSON.stringify(answer.body)).toBe(200);
       expect(answer.body.activeEnvironment).toBe(environment);
     }
@@ -61,14 +67,27 @@ describe.each(kinds)('the product page workflow against a real server (%s)', (ki
     expect((await git(devClone, ['commit', '-am', 'Add tap-auth0'])).code).toBe(0);
     const pushed = await git(devClone, ['push', 'origin', 'main']);
     expect(pushed.code, pushed.stderr).toBe(0);
-    expect((await config(dev.id)).config).toEqual({ domain: 'matatika-staging.eu.auth0.com', client_id: '39Pu9tTomnTv594VAFYnmRvkEpSlI7a6' });
+    expect((await config(dev.id)).config).toEqual({
+      domain: 'matatika-staging.eu.auth0.com',
+      client_id: '39Pu9tTomnTv594VAFYnmRvkEpSlI7a6',
+    });
 
     // 7 and 8: in a fresh clone of the target, pull the source's main with the page's command, push.
     const promote = async (source: typeof dev, target: typeof dev, remote: string, folder: string) => {
       const clone = join(work, folder);
       expect((await git(work, ['clone', withToken(target.repositoryUrl, t.adminToken), clone])).code).toBe(0);
-      expect((await git(clone, ['remote', 'add', remote, withToken(source.repositoryUrl, t.adminToken)])).code).toBe(0);
-      const pulled = await git(clone, ['pull', '--no-rebase', '-X', 'theirs', '--allow-unrelated-histories', remote, 'main']);
+      expect(
+        (await git(clone, ['remote', 'add', remote, withToken(source.repositoryUrl, t.adminToken)])).code,
+      ).toBe(0);
+      const pulled = await git(clone, [
+        'pull',
+        '--no-rebase',
+        '-X',
+        'theirs',
+        '--allow-unrelated-histories',
+        remote,
+        'main',
+      ]);
       expect(pulled.code, pulled.stderr + pulled.stdout).toBe(0);
       const result = await git(clone, ['push']);
       expect(result.code, result.stderr).toBe(0);
@@ -77,12 +96,18 @@ describe.each(kinds)('the product page workflow against a real server (%s)', (ki
     await promote(dev, staging, 'dev', 'staging');
     const stagingConfig = await config(staging.id);
     expect(stagingConfig.environment).toBe('staging');
-    expect(stagingConfig.config).toEqual({ domain: 'matatika-staging.eu.auth0.com', client_id: '4Zd5QXqHKNoKq4ySx8CP1UBm5eIUgh7t' });
+    expect(stagingConfig.config).toEqual({
+      domain: 'matatika-staging.eu.auth0.com',
+      client_id: '4Zd5QXqHKNoKq4ySx8CP1UBm5eIUgh7t',
+    });
 
     await promote(staging, prod, 'staging', 'prod');
     const prodConfig = await config(prod.id);
     expect(prodConfig.environment).toBe('prod');
-    expect(prodConfig.config).toEqual({ domain: 'matatika.eu.auth0.com', client_id: 'u4kcVHKUD9lkbUbXA3eXCt88scStaqHM' });
+    expect(prodConfig.config).toEqual({
+      domain: 'matatika.eu.auth0.com',
+      client_id: 'u4kcVHKUD9lkbUbXA3eXCt88scStaqHM',
+    });
     expect(prodConfig.settings.map((s) => [s.name, s.source])).toEqual([
       ['domain', 'environment'],
       ['client_id', 'environment'],

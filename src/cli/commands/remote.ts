@@ -25,11 +25,20 @@ function showWorkspace(io: CliIo, workspace: Workspace, options: Output): void {
     `clone:              git clone ${workspace.repositoryUrl}`,
   ];
   const error = workspace.status?.error;
-  if (error) lines.push(`error on main:      ${error.message}`, `running commit:     ${workspace.status.lastGoodCommit ?? '(none)'}`);
+  if (error)
+    lines.push(
+      `error on main:      ${error.message}`,
+      `running commit:     ${workspace.status.lastGoodCommit ?? '(none)'}`,
+    );
   io.stdout(`${lines.join('\n')}\n`);
 }
 
-export async function workspaceCreate(target: ApiTarget, io: CliIo, name: string, options: Output): Promise<void> {
+export async function workspaceCreate(
+  target: ApiTarget,
+  io: CliIo,
+  name: string,
+  options: Output,
+): Promise<void> {
   showWorkspace(io, await callApi<Workspace>(target, 'POST', '/workspaces', { name }), options);
 }
 
@@ -46,14 +55,29 @@ export async function workspaceList(target: ApiTarget, io: CliIo, options: Outpu
     io.stdout(`${JSON.stringify(items, null, 2)}\n`);
     return;
   }
-  io.stdout(`${renderTable(['ID', 'NAME', 'ENVIRONMENT', 'REPOSITORY'], items.map((w) => [w.id, w.name, w.activeEnvironment ?? '-', w.repositoryUrl]))}\n`);
+  io.stdout(
+    `${renderTable(
+      ['ID', 'NAME', 'ENVIRONMENT', 'REPOSITORY'],
+      items.map((w) => [w.id, w.name, w.activeEnvironment ?? '-', w.repositoryUrl]),
+    )}\n`,
+  );
 }
 
-export async function workspaceShow(target: ApiTarget, io: CliIo, ref: string, options: Output): Promise<void> {
+export async function workspaceShow(
+  target: ApiTarget,
+  io: CliIo,
+  ref: string,
+  options: Output,
+): Promise<void> {
   showWorkspace(io, await callApi<Workspace>(target, 'GET', path(ref)), options);
 }
 
-export async function workspaceSet(target: ApiTarget, io: CliIo, ref: string, options: Output & { activeEnvironment?: string; name?: string }): Promise<void> {
+export async function workspaceSet(
+  target: ApiTarget,
+  io: CliIo,
+  ref: string,
+  options: Output & { activeEnvironment?: string; name?: string },
+): Promise<void> {
   const body = {
     ...(options.activeEnvironment !== undefined ? { activeEnvironment: options.activeEnvironment } : {}),
     ...(options.name !== undefined ? { name: options.name } : {}),
@@ -72,13 +96,25 @@ export async function tokenCreate(
   name: string,
   options: Output & { workspaces: string; access: string },
 ): Promise<void> {
-  const workspaces = options.workspaces === '*' ? '*' : options.workspaces.split(',').map((w) => w.trim()).filter(Boolean);
-  const token = await callApi<TokenView & { token: string }>(target, 'POST', '/tokens', { name, workspaces, access: options.access });
+  const workspaces =
+    options.workspaces === '*'
+      ? '*'
+      : options.workspaces
+          .split(',')
+          .map((w) => w.trim())
+          .filter(Boolean);
+  const token = await callApi<TokenView & { token: string }>(target, 'POST', '/tokens', {
+    name,
+    workspaces,
+    access: options.access,
+  });
   if (options.format === 'json') {
     io.stdout(`${JSON.stringify(token, null, 2)}\n`);
     return;
   }
-  io.stdout(`Created token ${token.id} (${token.access}, workspaces: ${token.workspaces === '*' ? '*' : token.workspaces.join(', ')}).\n`);
+  io.stdout(
+    `Created token ${token.id} (${token.access}, workspaces: ${token.workspaces === '*' ? '*' : token.workspaces.join(', ')}).\n`,
+  );
   io.stdout(`${token.token}\n`);
   io.stderr('This is the only time the token is shown: keep it now.\n');
 }
@@ -92,7 +128,13 @@ export async function tokenList(target: ApiTarget, io: CliIo, options: Output): 
   io.stdout(
     `${renderTable(
       ['ID', 'NAME', 'ACCESS', 'WORKSPACES', 'CREATED'],
-      page.items.map((t) => [t.id, t.name, t.admin ? 'admin' : t.access, t.workspaces === '*' ? '*' : t.workspaces.join(','), t.createdAt]),
+      page.items.map((t) => [
+        t.id,
+        t.name,
+        t.admin ? 'admin' : t.access,
+        t.workspaces === '*' ? '*' : t.workspaces.join(','),
+        t.createdAt,
+      ]),
     )}\n`,
   );
 }

@@ -24,9 +24,13 @@ export async function serve(io: CliIo, flags: ServeFlags): Promise<void> {
     publicUrl: io.env.SLUICE_PUBLIC_URL || undefined,
     adminToken: io.env.SLUICE_ADMIN_TOKEN || undefined,
   });
-  io.stdout(`Sluice is listening on ${server.url} (metadata: ${server.store.kind}); repository URLs start with ${server.publicUrl}/git/\n`);
+  io.stdout(
+    `Sluice is listening on ${server.url} (metadata: ${server.store.kind}); repository URLs start with ${server.publicUrl}/git/\n`,
+  );
   if (server.createdAdminToken) {
-    io.stdout(`Admin token (shown once, also in ${server.createdAdminToken.file}):\n${server.createdAdminToken.token}\n`);
+    io.stdout(
+      `Admin token (shown once, also in ${server.createdAdminToken.file}):\n${server.createdAdminToken.token}\n`,
+    );
   }
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -13,9 +13,17 @@ import { serveGitHttp } from '../git-http.js';
 /** The smart HTTP endpoints Git clients call: `/git/<repository>.git/<one of these>`. */
 const GIT_PATHS = ['info/refs', 'git-upload-pack', 'git-receive-pack', 'HEAD'] as const;
 
-function refuse(reply: FastifyReply, status: number, message: string, headers: Record<string, string> = {}): FastifyReply {
+function refuse(
+  reply: FastifyReply,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): FastifyReply {
   // Git prints the status line; the text helps people who open the URL in a browser or with curl.
-  return reply.status(status).headers({ 'content-type': 'text/plain; charset=utf-8', ...headers }).send(`${message}\n`);
+  return reply
+    .status(status)
+    .headers({ 'content-type': 'text/plain; charset=utf-8', ...headers })
+    .send(`${message}\n`);
 }
 
 /**
@@ -25,15 +33,22 @@ function refuse(reply: FastifyReply, status: number, message: string, headers: R
  */
 export function gitRoutes(app: FastifyInstance, store: Store, context: WorkspaceContext): void {
   // Keep pack streams raw: the handler pipes the request itself to git.
-  app.addContentTypeParser(['application/x-git-upload-pack-request', 'application/x-git-receive-pack-request'], (_request, _payload, done) => {
-    done(null);
-  });
+  app.addContentTypeParser(
+    ['application/x-git-upload-pack-request', 'application/x-git-receive-pack-request'],
+    (_request, _payload, done) => {
+      done(null);
+    },
+  );
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const { repo, '*': rest } = request.params as { repo: string; '*': string };
     const service = (request.query as { service?: string }).service;
     if (!repo.endsWith('.git') || !isValidRepositoryName(repo.slice(0, -4))) {
-      return refuse(reply, 400, `'${repo}' is not a repository name: use <public url>/git/<repository name>.git.`);
+      return refuse(
+        reply,
+        400,
+        `'${repo}' is not a repository name: use <public url>/git/<repository name>.git.`,
+      );
     }
     if (!(GIT_PATHS as readonly string[]).includes(rest)) {
       return refuse(reply, 404, `No such Git endpoint: ${rest}.`);
@@ -41,9 +56,16 @@ export function gitRoutes(app: FastifyInstance, store: Store, context: Workspace
     const token = tokenFromHeader(request.headers.authorization);
     const principal = token === undefined ? null : await authenticate(store, token);
     if (!principal) {
-      return refuse(reply, 401, token === undefined ? 'Authentication required: use the token as the password.' : 'The token is not valid.', {
-        'www-authenticate': 'Basic realm="Sluice"',
-      });
+      return refuse(
+        reply,
+        401,
+        token === undefined
+          ? 'Authentication required: use the token as the password.'
+          : 'The token is not valid.',
+        {
+          'www-authenticate': 'Basic realm="Sluice"',
+        },
+      );
     }
     const name = repo.slice(0, -4);
     const row = await findWorkspace(context, name);

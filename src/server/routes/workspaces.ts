@@ -14,7 +14,13 @@ import {
   workspaceNotFound,
 } from '../../workspaces/workspace-service.js';
 import { refreshWorkspaceState } from '../../workspaces/workspace-state.js';
-import { errorResponses, pageOf, pageQuerySchema, workspaceParamsSchema, workspaceSchema } from '../schemas.js';
+import {
+  errorResponses,
+  pageOf,
+  pageQuerySchema,
+  workspaceParamsSchema,
+  workspaceSchema,
+} from '../schemas.js';
 
 type Authed = (request: FastifyRequest) => Promise<Principal>;
 
@@ -22,14 +28,19 @@ type Authed = (request: FastifyRequest) => Promise<Principal>;
  * The workspace a request names, if the caller may see it. A workspace outside the token's scope
  * answers 404, exactly like one that does not exist, so that tokens cannot probe for names.
  */
-async function visibleWorkspace(context: WorkspaceContext, principal: Principal, ref: string): Promise<WorkspaceRow> {
+async function visibleWorkspace(
+  context: WorkspaceContext,
+  principal: Principal,
+  ref: string,
+): Promise<WorkspaceRow> {
   const row = await findWorkspace(context, ref);
   if (!row || !canSee(principal, row.id)) throw workspaceNotFound(ref);
   return row;
 }
 
 function requireWrite(principal: Principal, row: WorkspaceRow): void {
-  if (!canWrite(principal, row.id)) throw new SluiceError('forbidden', `This token can read workspace '${row.name}' but not change it.`);
+  if (!canWrite(principal, row.id))
+    throw new SluiceError('forbidden', `This token can read workspace '${row.name}' but not change it.`);
 }
 
 export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext, principalOf: Authed): void {
@@ -38,14 +49,22 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
     {
       schema: {
         summary: 'Create a workspace with its Git repository',
-        body: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        body: {
+          type: 'object',
+          properties: { name: { type: 'string' } },
+          required: ['name'],
+          additionalProperties: false,
+        },
         response: { 201: workspaceSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
       const principal = await principalOf(request);
       if (principal.workspaces !== '*' || principal.access !== 'write') {
-        throw new SluiceError('forbidden', 'Creating workspaces needs a read-write token for all workspaces ("*").');
+        throw new SluiceError(
+          'forbidden',
+          'Creating workspaces needs a read-write token for all workspaces ("*").',
+        );
       }
       const { name } = request.body as { name: unknown };
       reply.status(201);
@@ -55,7 +74,13 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
 
   app.get(
     '/api/v1/workspaces',
-    { schema: { summary: 'List workspaces', querystring: pageQuerySchema, response: { 200: pageOf(workspaceSchema), ...errorResponses } } },
+    {
+      schema: {
+        summary: 'List workspaces',
+        querystring: pageQuerySchema,
+        response: { 200: pageOf(workspaceSchema), ...errorResponses },
+      },
+    },
     async (request) => {
       const principal = await principalOf(request);
       const { limit, cursor } = request.query as { limit: number; cursor?: string };
@@ -65,10 +90,19 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
 
   app.get(
     '/api/v1/workspaces/:id',
-    { schema: { summary: 'Get a workspace', params: workspaceParamsSchema, response: { 200: workspaceSchema, ...errorResponses } } },
+    {
+      schema: {
+        summary: 'Get a workspace',
+        params: workspaceParamsSchema,
+        response: { 200: workspaceSchema, ...errorResponses },
+      },
+    },
     async (request) => {
       const principal = await principalOf(request);
-      return getWorkspace(context, await visibleWorkspace(context, principal, (request.params as { id: string }).id));
+      return getWorkspace(
+        context,
+        await visibleWorkspace(context, principal, (request.params as { id: string }).id),
+      );
     },
   );
 
@@ -119,7 +153,10 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
     { schema: { summary: "The environments of the workspace's project", params: workspaceParamsSchema } },
     async (request) => {
       const principal = await principalOf(request);
-      const row = await refreshWorkspaceState(context, await visibleWorkspace(context, principal, (request.params as { id: string }).id));
+      const row = await refreshWorkspaceState(
+        context,
+        await visibleWorkspace(context, principal, (request.params as { id: string }).id),
+      );
       return workspaceEnvironments(context, row);
     },
   );
@@ -128,10 +165,14 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
     '/api/v1/workspaces/:id/plugins/:plugin/config',
     {
       schema: {
-        summary: "A plugin's resolved configuration (secrets redacted, with sources) in the active or a named environment",
+        summary:
+          "A plugin's resolved configuration (secrets redacted, with sources) in the active or a named environment",
         params: {
           type: 'object',
-          properties: { id: { type: 'string', maxLength: 250 }, plugin: { type: 'string', minLength: 1, maxLength: 250 } },
+          properties: {
+            id: { type: 'string', maxLength: 250 },
+            plugin: { type: 'string', minLength: 1, maxLength: 250 },
+          },
           required: ['id', 'plugin'],
         },
         querystring: {
@@ -145,7 +186,12 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
       const principal = await principalOf(request);
       const params = request.params as { id: string; plugin: string };
       const row = await refreshWorkspaceState(context, await visibleWorkspace(context, principal, params.id));
-      return pluginConfigView(context, row, params.plugin, request.query as { environment?: string; type?: string });
+      return pluginConfigView(
+        context,
+        row,
+        params.plugin,
+        request.query as { environment?: string; type?: string },
+      );
     },
   );
 }

@@ -15,11 +15,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('config_error', 'text')
     .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
     .execute();
-  await db.schema.createIndex('workspaces_created_at_id').on('workspaces').columns(['created_at', 'id']).execute();
+  await db.schema
+    .createIndex('workspaces_created_at_id')
+    .on('workspaces')
+    .columns(['created_at', 'id'])
+    .execute();
   await db.schema
     .createTable('repository_aliases')
     .addColumn('name', 'varchar(200)', (c) => c.primaryKey())
-    .addColumn('workspace_id', 'varchar(64)', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
+    .addColumn('workspace_id', 'varchar(64)', (c) =>
+      c.notNull().references('workspaces.id').onDelete('cascade'),
+    )
     .execute();
   await db.schema
     .createTable('tokens')
