@@ -36,7 +36,7 @@ export function folderSource(root: string): ProjectSource {
   const abs = resolve(root);
   const realRoot = realpathSync.native(abs);
   // Messages name files relative to the working directory; computed once, not per file.
-  const shownRoot = relative(process.cwd(), abs);
+  const shownRoot = relative(process.cwd(), realRoot); // getcwd() answers a real path: compare like with like
   return {
     root: abs,
     read(path) {
