@@ -7,6 +7,7 @@ import { requirePrincipal } from './auth.js';
 import { errorBody, handleError } from './http-errors.js';
 import { requestValidatorCompiler } from './request-validation.js';
 import { gitRoutes } from './routes/git.js';
+import { promotionRoutes } from './routes/promotions.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 
@@ -72,6 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/api/v1/openapi.json', { schema: { hide: true } as object }, async () => app.swagger());
   workspaceRoutes(app, context, principalOf);
   tokenRoutes(app, options.store, principalOf);
+  promotionRoutes(app, context, principalOf);
   gitRoutes(app, options.store, context);
   return app;
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { reconcilePromotions } from '../promotion/promotion-service.js';
 import { openStore, type Store } from '../store/open-store.js';
 import { ensureAdminToken } from '../tokens/token-service.js';
 import { buildApp } from './app.js';
@@ -37,6 +38,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const store = await openStore({ databaseUrl: options.databaseUrl, dataDir });
   try {
     const admin = await ensureAdminToken(store, { dataDir, fixedToken: options.adminToken });
+    // Promotions a killed server left half-way are settled from the repositories before serving.
+    await reconcilePromotions({ store, reposDir, publicUrl: options.publicUrl ?? '' });
     // The public URL must be known before routes answer; with port 0 it is fixed after listen.
     let publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? '';
     const app = await buildApp({ store, reposDir, publicUrl: () => publicUrl, logger: options.logger });

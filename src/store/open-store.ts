@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import { SluiceError } from '../errors.js';
 import * as initial from './migrations/0001-initial.js';
+import * as promotions from './migrations/0002-promotions.js';
 import type { Database } from './schema.js';
 
 /** Database drivers load only when a store opens (the CLI's other commands never need them). */
@@ -21,6 +22,7 @@ export interface Store {
 /** Versioned migrations, applied in name order; a released migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-promotions': promotions,
 };
 
 export interface StoreOptions {

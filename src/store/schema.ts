@@ -8,6 +8,7 @@ export interface Database {
   workspaces: WorkspaceTable;
   repository_aliases: RepositoryAliasTable;
   tokens: TokenTable;
+  promotions: PromotionTable;
 }
 
 export interface WorkspaceTable {
@@ -26,6 +27,8 @@ export interface WorkspaceTable {
   config_error: string | null;
   /** Increases with every row change: counters only, never an order. */
   version: Generated<number>;
+  /** 1: pushes are refused; only promotions and reverts change `main`. */
+  protected: Generated<number>;
 }
 
 /** Old repository names of renamed workspaces: clones made before a rename keep working. */
@@ -45,4 +48,24 @@ export interface TokenTable {
   admin: number;
   created_at: string;
   revoked_at: string | null;
+}
+
+/** One promotion into a workspace (or the revert of one), with its outcome. */
+export interface PromotionTable {
+  id: string;
+  kind: 'promotion' | 'revert';
+  source_workspace_id: string | null;
+  target_workspace_id: string;
+  source_commit: string | null;
+  target_commit: string;
+  /** Written before `main` moves, so that after a crash the outcome can be read off the repository. */
+  result_commit: string | null;
+  /** `applying` only while it runs (or if the server died then: reconciled at start). */
+  status: 'applying' | 'applied' | 'failed';
+  /** JSON: the preview's summary (files, configuration changes, warnings, conflicts). */
+  summary: string;
+  error: string | null;
+  reverts_promotion_id: string | null;
+  created_at: string;
+  created_by: string;
 }

@@ -8,7 +8,7 @@ export type WorkspaceScope = '*' | readonly string[];
 
 export async function insertWorkspace(
   db: Kysely<Database>,
-  row: Omit<WorkspaceRow, 'version'>,
+  row: Omit<WorkspaceRow, 'version' | 'protected'>,
 ): Promise<void> {
   await db.insertInto('workspaces').values(row).execute();
 }

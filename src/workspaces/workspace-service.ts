@@ -101,7 +101,7 @@ export async function createWorkspace(
     throw error;
   }
   const now = new Date().toISOString();
-  const row: Omit<WorkspaceRow, 'version'> = {
+  const row: Omit<WorkspaceRow, 'version' | 'protected'> = {
     id: newId('ws'),
     name,
     repository_name: repositoryName,
@@ -120,7 +120,7 @@ export async function createWorkspace(
       throw new SluiceError('conflict', 'That repository name was taken at the same moment; try again.');
     throw error;
   }
-  return toWorkspace(context, { ...row, version: 1 });
+  return toWorkspace(context, { ...row, version: 1, protected: 0 });
 }
 
 interface Cursor {

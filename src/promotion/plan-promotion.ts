@@ -1,0 +1,290 @@
+import { resolvePlugin } from '../config/resolve.js';
+import { SluiceError } from '../errors.js';
+import { readBlob, resolveRef } from '../git/bare-repository.js';
+import { commitProjectSource } from '../git/commit-project-source.js';
+import { runGit } from '../git/run-git.js';
+import { loadProject } from '../project/load.js';
+import type { Project } from '../project/model.js';
+import type { WorkspaceRow } from '../store/workspaces.js';
+import { repositoryPath, type WorkspaceContext } from '../workspaces/context.js';
+import { type ConfigDiff, configDiff } from './config-diff.js';
+import { mergeTheirs, type PolicyConflict, replaceInTree } from './git-merge.js';
+import type { MergeOverride } from './merge-values.js';
+import { mergeYamlText } from './merge-yaml-text.js';
+import type { ScratchRepository } from './scratch-repository.js';
+
+/** Top-level keys that belong to the target workspace and keep its value. */
+export const TARGET_OWNED_KEYS = ['project_id', 'default_environment'] as const;
+
+export interface FileChange {
+  readonly path: string;
+  readonly status: 'added' | 'modified' | 'deleted';
+  /** Unified diff of the text (empty for binary files). */
+  readonly diff: string;
+}
+
+export interface PromotionWarning {
+  readonly code:
+    | 'environment_missing'
+    | 'required_setting_missing'
+    | 'target_only_file'
+    | 'target_edit_overridden'
+    | 'new_pipeline_state';
+  readonly message: string;
+  readonly path?: string;
+}
+
+export interface PromotionConflict extends PolicyConflict {
+  /** Both sides' text, for a person to compare (null: no file on that side). */
+  readonly targetText: string | null;
+  readonly sourceText: string | null;
+  readonly resolution: 'source';
+}
+
+/** Everything a promotion will do, computed without changing either workspace. */
+export interface PromotionPlan {
+  readonly sourceWorkspaceId: string;
+  readonly targetWorkspaceId: string;
+  readonly sourceCommit: string;
+  readonly targetCommit: string;
+  readonly baseCommit: string | null;
+  readonly resultTree: string;
+  readonly files: readonly FileChange[];
+  readonly configDiff: ConfigDiff;
+  /** With `allEnvironments`: the diff in every environment of the result. */
+  readonly configDiffByEnvironment?: readonly ConfigDiff[];
+  readonly warnings: readonly PromotionWarning[];
+  readonly conflicts: readonly PromotionConflict[];
+  readonly unchanged: boolean;
+}
+
+export interface PlanOptions {
+  readonly deleteTargetOnly?: boolean;
+  readonly allEnvironments?: boolean;
+}
+
+async function lines(repo: string, args: readonly string[]): Promise<string[]> {
+  return (await runGit(args, { gitDir: repo })).toString('utf8').split('\0').filter(Boolean);
+}
+
+async function textAt(repo: string, commit: string | null, path: string): Promise<string | null> {
+  if (!commit) return null;
+  return (await readBlob(repo, commit, path)) ?? null;
+}
+
+async function projectAt(repo: string, treeish: string, label: string): Promise<Project | null> {
+  try {
+    return loadProject(await commitProjectSource(repo, treeish, label));
+  } catch (error) {
+    if (error instanceof SluiceError) return null;
+    throw error;
+  }
+}
+
+function describe(path: readonly (string | { readonly name: string })[]): string {
+  return path
+    .map((p) => (typeof p === 'string' ? p : `[${p.name}]`))
+    .join('.')
+    .replace(/\.\[/g, '[');
+}
+
+/**
+ * Plans the promotion of `source`'s main into `target`'s main with the page's meaning (the
+ * source's changes win): Git's `-X theirs` merge for files, a merge by meaning for `meltano.yml`
+ * and the files it includes, the target's own fields kept. Works in a scratch repository; the
+ * workspaces are not touched.
+ */
+export async function planPromotion(
+  context: WorkspaceContext,
+  scratch: ScratchRepository,
+  source: WorkspaceRow,
+  target: WorkspaceRow,
+  options: PlanOptions = {},
+): Promise<PromotionPlan> {
+  if (source.id === target.id)
+    throw new SluiceError('validation_failed', 'A workspace cannot be promoted into itself.');
+  const repo = scratch.path;
+  const sourceCommit = await resolveRef(repositoryPath(context, source.repository_name), 'refs/heads/main');
+  const targetCommit = await resolveRef(repositoryPath(context, target.repository_name), 'refs/heads/main');
+  if (!sourceCommit || !targetCommit) {
+    throw new SluiceError(
+      'conflict',
+      `Workspace '${(sourceCommit ? target : source).name}' has no main branch to promote.`,
+    );
+  }
+  const merge = await mergeTheirs(repo, targetCommit, sourceCommit);
+  const base = merge.baseCommit;
+  const warnings: PromotionWarning[] = [];
+
+  // meltano.yml and the files it includes: merged by meaning, over Git's line merge.
+  const sourceProject = await projectAt(
+    repo,
+    sourceCommit,
+    `${source.repository_name}@${sourceCommit.slice(0, 7)}`,
+  );
+  const targetProject = await projectAt(
+    repo,
+    targetCommit,
+    `${target.repository_name}@${targetCommit.slice(0, 7)}`,
+  );
+  const yamlFiles = new Set([
+    'meltano.yml',
+    ...(sourceProject?.files ?? []),
+    ...(targetProject?.files ?? []),
+  ]);
+  const blobs: Record<string, { mode: string; oid: string } | null> = {};
+  const overrides: { file: string; override: MergeOverride }[] = [];
+  for (const file of yamlFiles) {
+    const [b, t, s] = await Promise.all([
+      textAt(repo, base, file),
+      textAt(repo, targetCommit, file),
+      textAt(repo, sourceCommit, file),
+    ]);
+    if (t === s) continue;
+    try {
+      const merged = mergeYamlText(file, b, t, s, { targetOwnedKeys: [...TARGET_OWNED_KEYS] });
+      for (const override of merged.overrides) overrides.push({ file, override });
+      if (merged.text === null) blobs[file] = null;
+      else {
+        const oid = (await runGit(['hash-object', '-w', '--stdin'], { gitDir: repo, input: merged.text }))
+          .toString('utf8')
+          .trim();
+        blobs[file] = { mode: '100644', oid };
+      }
+    } catch (error) {
+      if (!(error instanceof SluiceError)) throw error;
+      // A side that does not parse cannot be merged by meaning: Git's line merge stands.
+      warnings.push({
+        code: 'target_edit_overridden',
+        path: file,
+        message: `${file} could not be merged by meaning (${error.message}); Git's line merge was kept.`,
+      });
+    }
+  }
+  let tree = await replaceInTree(repo, merge.tree, blobs);
+
+  // Files only the target has: they stay, unless asked to go (and the source never had them since the base).
+  const inTree = async (treeish: string) =>
+    new Set(await lines(repo, ['ls-tree', '-r', '-z', '--name-only', treeish]));
+  const [targetFiles, sourceFiles, baseFiles] = await Promise.all([
+    inTree(targetCommit),
+    inTree(sourceCommit),
+    base ? inTree(base) : Promise.resolve(new Set<string>()),
+  ]);
+  const targetOnly = [...targetFiles].filter((f) => !sourceFiles.has(f) && !baseFiles.has(f));
+  if (options.deleteTargetOnly && targetOnly.length > 0) {
+    tree = await replaceInTree(repo, tree, Object.fromEntries(targetOnly.map((f) => [f, null])));
+  } else {
+    for (const path of targetOnly) {
+      warnings.push({
+        code: 'target_only_file',
+        path,
+        message: `${path} exists only in the target and stays (use --delete-target-only to remove it).`,
+      });
+    }
+  }
+
+  // What changes in the target.
+  const files: FileChange[] = [];
+  const changed = await lines(repo, [
+    'diff-tree',
+    '-r',
+    '-z',
+    '--no-renames',
+    '--name-status',
+    targetCommit,
+    tree,
+  ]);
+  for (let i = 0; i + 1 < changed.length; i += 2) {
+    const status = changed[i] as string;
+    const path = changed[i + 1] as string;
+    const diff = (
+      await runGit(['diff', '--no-color', '--no-ext-diff', '--no-renames', targetCommit, tree, '--', path], {
+        gitDir: repo,
+      })
+    ).toString('utf8');
+    files.push({ path, status: status === 'A' ? 'added' : status === 'D' ? 'deleted' : 'modified', diff });
+  }
+
+  for (const { file, override } of overrides) {
+    warnings.push({
+      code: 'target_edit_overridden',
+      path: file,
+      message:
+        override.kind === 'deleted-by-source'
+          ? `${file}: ${describe(override.path)} was changed in the target but the source removed it; it is removed.`
+          : `${file}: the target's ${describe(override.path)} (${JSON.stringify(override.target)}) is replaced by the source's (${JSON.stringify(override.source)}).`,
+    });
+  }
+  const conflicts: PromotionConflict[] = [];
+  for (const conflict of merge.conflicts) {
+    const read = async (oid: string | null) =>
+      oid ? (await runGit(['cat-file', 'blob', oid], { gitDir: repo })).toString('utf8') : null;
+    conflicts.push({
+      ...conflict,
+      targetText: await read(conflict.target),
+      sourceText: await read(conflict.source),
+      resolution: 'source',
+    });
+    warnings.push({
+      code: 'target_edit_overridden',
+      path: conflict.path,
+      message: `${conflict.path}: ${conflict.kind} conflict, resolved by taking the source's side.`,
+    });
+  }
+
+  // The configuration pipelines will run with in the target's active environment.
+  const resultProject = await projectAt(repo, tree, `${target.repository_name}@promotion`);
+  const active = target.active_environment;
+  if (resultProject && active && !resultProject.environments.some((e) => e.name === active)) {
+    warnings.push({
+      code: 'environment_missing',
+      message: `The target's active environment '${active}' is not defined in the merged meltano.yml; its pipelines could not run.`,
+    });
+  }
+  const emptyProject = targetProject ?? resultProject;
+  const diffIn = (environment: string | null) =>
+    resultProject && emptyProject
+      ? configDiff(
+          targetProject ?? { ...emptyProject, plugins: [], schedules: [], jobs: [] },
+          resultProject,
+          environment,
+        )
+      : { environment, plugins: [], schedules: [], jobs: [] };
+  const activeInResult = active && resultProject?.environments.some((e) => e.name === active) ? active : null;
+  const diff = diffIn(activeInResult);
+  if (resultProject) {
+    for (const plugin of resultProject.plugins) {
+      const groups = plugin.raw.settings_group_validation;
+      if (!Array.isArray(groups) || groups.length === 0) continue;
+      const environment = resultProject.environments.find((e) => e.name === activeInResult) ?? null;
+      const resolved = resolvePlugin(resultProject, environment, plugin, { shell: {}, dotenv: {} });
+      const hasValue = (name: unknown) =>
+        resolved.settings.some((s) => s.name === name && s.value !== null && s.value !== '');
+      const satisfied = groups.some((group) => Array.isArray(group) && group.every(hasValue));
+      if (!satisfied) {
+        warnings.push({
+          code: 'required_setting_missing',
+          message: `${plugin.name} needs one of these setting groups in '${activeInResult ?? 'no environment'}': ${groups.map((g) => (Array.isArray(g) ? g.join(' + ') : String(g))).join(' or ')}; none has all its values. Secrets come from the workspace's secrets at run time.`,
+        });
+      }
+    }
+  }
+  return {
+    sourceWorkspaceId: source.id,
+    targetWorkspaceId: target.id,
+    sourceCommit,
+    targetCommit,
+    baseCommit: base,
+    resultTree: tree,
+    files,
+    configDiff: diff,
+    configDiffByEnvironment:
+      options.allEnvironments && resultProject
+        ? resultProject.environments.map((e) => diffIn(e.name))
+        : undefined,
+    warnings,
+    conflicts,
+    unchanged: files.length === 0,
+  };
+}

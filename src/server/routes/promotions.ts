@@ -1,0 +1,116 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { SluiceError } from '../../errors.js';
+import {
+  applyPromotion,
+  previewPromotion,
+  promotionHistory,
+  revertPromotion,
+} from '../../promotion/promotion-service.js';
+import type { WorkspaceRow } from '../../store/workspaces.js';
+import { canSee, canWrite, type Principal } from '../../tokens/principal.js';
+import type { WorkspaceContext } from '../../workspaces/context.js';
+import { findWorkspace, workspaceNotFound } from '../../workspaces/workspace-service.js';
+import { errorResponses, workspaceParamsSchema } from '../schemas.js';
+
+async function visible(context: WorkspaceContext, principal: Principal, ref: string): Promise<WorkspaceRow> {
+  const row = await findWorkspace(context, ref);
+  if (!row || !canSee(principal, row.id)) throw workspaceNotFound(ref);
+  return row;
+}
+
+function requireWrite(principal: Principal, row: WorkspaceRow): void {
+  if (!canWrite(principal, row.id))
+    throw new SluiceError('forbidden', `This token can read workspace '${row.name}' but not change it.`);
+}
+
+/** Promotion into a workspace: preview (`dryRun`), apply, history, revert. */
+export function promotionRoutes(
+  app: FastifyInstance,
+  context: WorkspaceContext,
+  principalOf: (request: FastifyRequest) => Promise<Principal>,
+): void {
+  app.post(
+    '/api/v1/workspaces/:id/promotions',
+    {
+      schema: {
+        summary: "Preview (dryRun) or apply the promotion of a source workspace's main into this one",
+        params: workspaceParamsSchema,
+        body: {
+          type: 'object',
+          properties: {
+            source: { type: 'string', minLength: 1 },
+            dryRun: { type: 'boolean' },
+            expectedSourceCommit: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+            expectedTargetCommit: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+            deleteTargetOnly: { type: 'boolean' },
+            allEnvironments: { type: 'boolean' },
+          },
+          required: ['source'],
+          additionalProperties: false,
+        },
+        response: {
+          200: { type: 'object', additionalProperties: true },
+          201: { type: 'object', additionalProperties: true },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = await principalOf(request);
+      const target = await visible(context, principal, (request.params as { id: string }).id);
+      const body = request.body as {
+        source: string;
+        dryRun?: boolean;
+        expectedSourceCommit?: string;
+        expectedTargetCommit?: string;
+        deleteTargetOnly?: boolean;
+        allEnvironments?: boolean;
+      };
+      const source = await visible(context, principal, body.source);
+      const options = { deleteTargetOnly: body.deleteTargetOnly, allEnvironments: body.allEnvironments };
+      if (body.dryRun) return previewPromotion(context, source, target, options);
+      requireWrite(principal, target);
+      reply.status(201);
+      return applyPromotion(context, principal.name, source, target, {
+        ...options,
+        expectedSourceCommit: body.expectedSourceCommit,
+        expectedTargetCommit: body.expectedTargetCommit,
+      });
+    },
+  );
+
+  app.get(
+    '/api/v1/workspaces/:id/promotions',
+    { schema: { summary: 'Promotions into this workspace, newest first', params: workspaceParamsSchema } },
+    async (request) => {
+      const principal = await principalOf(request);
+      const target = await visible(context, principal, (request.params as { id: string }).id);
+      return { items: await promotionHistory(context, target), nextCursor: null };
+    },
+  );
+
+  app.post(
+    '/api/v1/workspaces/:id/promotions/:promotion/revert',
+    {
+      schema: {
+        summary: "Restore the target's tree from before a promotion, as a new commit",
+        params: {
+          type: 'object',
+          properties: {
+            id: { type: 'string', maxLength: 250 },
+            promotion: { type: 'string', maxLength: 100 },
+          },
+          required: ['id', 'promotion'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = await principalOf(request);
+      const params = request.params as { id: string; promotion: string };
+      const target = await visible(context, principal, params.id);
+      requireWrite(principal, target);
+      reply.status(201);
+      return revertPromotion(context, principal.name, target, params.promotion);
+    },
+  );
+}
