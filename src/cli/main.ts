@@ -177,6 +177,22 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
     .action(async (ref: string, opts) =>
       (await import('./commands/remote.js')).workspaceDelete(target(opts), io, ref),
     );
+  remote(program.command('promote'))
+    .description(
+      'promote SOURCE into TARGET (preview, confirm, apply); or `promote history WS`, `promote revert PROMOTION`',
+    )
+    .argument('<source>', 'the source workspace, or `history` / `revert`')
+    .argument('<target>', 'the target workspace (for history: the workspace; for revert: the promotion id)')
+    .option('--dry-run', 'preview only')
+    .option('-y, --yes', 'apply without asking')
+    .option('--delete-target-only', 'also remove files only the target has (that the source never had)')
+    .option('--all-environments', 'show the configuration changes in every environment')
+    .action(async (first: string, second: string, opts) => {
+      const commands = await import('./commands/promote.js');
+      if (first === 'history') return commands.promoteHistory(target(opts), io, second, opts);
+      if (first === 'revert') return commands.promoteRevert(target(opts), io, second, opts);
+      return commands.promote(target(opts), io, first, second, opts);
+    });
   const token = program.command('token').description('manage API tokens (admin)');
   remote(token.command('create <name>'))
     .option('--workspaces <ids>', 'comma-separated workspace ids, or * for all', '*')

@@ -38,6 +38,7 @@ export const workspaceSchema = {
     activeEnvironment: { type: ['string', 'null'] },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
+    protected: { type: 'boolean' },
     status: {
       type: 'object',
       description:

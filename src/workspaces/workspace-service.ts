@@ -36,6 +36,8 @@ export interface Workspace {
   readonly activeEnvironment: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** Pushes are refused; only promotions and reverts change `main`. */
+  readonly protected: boolean;
   readonly status: WorkspaceStatus;
 }
 
@@ -55,6 +57,7 @@ export function toWorkspace(context: WorkspaceContext, row: WorkspaceRow): Works
     activeEnvironment: row.active_environment,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    protected: row.protected === 1,
     status: workspaceStatus(row),
   };
 }
@@ -196,7 +199,7 @@ export async function getWorkspace(context: WorkspaceContext, row: WorkspaceRow)
 export async function updateWorkspace(
   context: WorkspaceContext,
   row: WorkspaceRow,
-  changes: { name?: unknown; activeEnvironment?: unknown },
+  changes: { name?: unknown; activeEnvironment?: unknown; protected?: unknown },
 ): Promise<Workspace> {
   const now = new Date().toISOString();
   let current = await refreshWorkspaceState(context, row);
@@ -218,6 +221,14 @@ export async function updateWorkspace(
     );
     await updateRow(context.store.db, current.id, { active_environment: environment.name, updated_at: now });
     current = { ...current, active_environment: environment.name, updated_at: now };
+  }
+  if (changes.protected !== undefined) {
+    if (typeof changes.protected !== 'boolean') {
+      throw new SluiceError('validation_failed', 'protected must be true or false.', { field: 'protected' });
+    }
+    const flag = changes.protected ? 1 : 0;
+    await updateRow(context.store.db, current.id, { protected: flag, updated_at: now });
+    current = { ...current, protected: flag, updated_at: now };
   }
   if (name !== undefined) {
     if (name !== current.name) {

@@ -74,6 +74,13 @@ export function gitRoutes(app: FastifyInstance, store: Store, context: Workspace
     if (pushing && !canWrite(principal, row.id)) {
       return refuse(reply, 403, `This token can read '${repo}' but not push to it.`);
     }
+    if (pushing && row.protected === 1) {
+      return refuse(
+        reply,
+        403,
+        `Workspace '${row.name}' is protected: pushes are refused. Promote into it instead (sluice promote SOURCE ${row.repository_name}).`,
+      );
+    }
     if (service !== undefined && service !== 'git-upload-pack' && service !== 'git-receive-pack') {
       return refuse(reply, 400, `Unknown Git service '${service}'.`);
     }

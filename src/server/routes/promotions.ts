@@ -4,6 +4,7 @@ import {
   applyPromotion,
   previewPromotion,
   promotionHistory,
+  promotionTargetId,
   revertPromotion,
 } from '../../promotion/promotion-service.js';
 import type { WorkspaceRow } from '../../store/workspaces.js';
@@ -111,6 +112,31 @@ export function promotionRoutes(
       requireWrite(principal, target);
       reply.status(201);
       return revertPromotion(context, principal.name, target, params.promotion);
+    },
+  );
+
+  app.post(
+    '/api/v1/promotions/:promotion/revert',
+    {
+      schema: {
+        summary: 'Revert a promotion, named by its id alone',
+        params: {
+          type: 'object',
+          properties: { promotion: { type: 'string', maxLength: 100 } },
+          required: ['promotion'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = await principalOf(request);
+      const id = (request.params as { promotion: string }).promotion;
+      const targetId = await promotionTargetId(context, id).catch(() => undefined);
+      const target = targetId ? await findWorkspace(context, targetId) : undefined;
+      if (!target || !canSee(principal, target.id))
+        throw new SluiceError('not_found', `No promotion '${id}'.`, { promotion: id });
+      requireWrite(principal, target);
+      reply.status(201);
+      return revertPromotion(context, principal.name, target, id);
     },
   );
 }

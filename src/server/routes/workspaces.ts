@@ -114,7 +114,14 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
         params: workspaceParamsSchema,
         body: {
           type: 'object',
-          properties: { name: { type: 'string' }, activeEnvironment: { type: 'string' } },
+          properties: {
+            name: { type: 'string' },
+            activeEnvironment: { type: 'string' },
+            protected: {
+              type: 'boolean',
+              description: 'Admin only: refuse pushes; only promotions change main',
+            },
+          },
           additionalProperties: false,
           minProperties: 1,
         },
@@ -125,7 +132,10 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
       const principal = await principalOf(request);
       const row = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
       requireWrite(principal, row);
-      const body = request.body as { name?: string; activeEnvironment?: string };
+      const body = request.body as { name?: string; activeEnvironment?: string; protected?: boolean };
+      if (body.protected !== undefined && !principal.admin) {
+        throw new SluiceError('forbidden', 'Only an admin token can protect or unprotect a workspace.');
+      }
       return updateWorkspace(context, row, body);
     },
   );
