@@ -7,14 +7,12 @@ import { loadProject } from '../project/load.js';
 import type { Project } from '../project/model.js';
 import type { WorkspaceRow } from '../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from '../workspaces/context.js';
+import { ownedKeys } from '../workspaces/workspace-service.js';
 import { type ConfigDiff, configDiff } from './config-diff.js';
 import { mergeTheirs, type PolicyConflict, replaceInTree } from './git-merge.js';
 import type { MergeOverride } from './merge-values.js';
 import { mergeYamlText } from './merge-yaml-text.js';
 import type { ScratchRepository } from './scratch-repository.js';
-
-/** Top-level keys that belong to the target workspace and keep its value. */
-export const TARGET_OWNED_KEYS = ['project_id', 'default_environment'] as const;
 
 export interface FileChange {
   readonly path: string;
@@ -142,7 +140,7 @@ export async function planPromotion(
     ]);
     if (t === s) continue;
     try {
-      const merged = mergeYamlText(file, b, t, s, { targetOwnedKeys: [...TARGET_OWNED_KEYS] });
+      const merged = mergeYamlText(file, b, t, s, { targetOwnedKeys: ownedKeys(target) });
       for (const override of merged.overrides) overrides.push({ file, override });
       if (merged.text === null) blobs[file] = null;
       else {

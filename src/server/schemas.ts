@@ -39,6 +39,7 @@ export const workspaceSchema = {
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
     protected: { type: 'boolean' },
+    ownedKeys: { type: 'array', items: { type: 'string' } },
     status: {
       type: 'object',
       description:

@@ -29,6 +29,8 @@ export interface WorkspaceTable {
   version: Generated<number>;
   /** 1: pushes are refused; only promotions and reverts change `main`. */
   protected: Generated<number>;
+  /** JSON list of top-level meltano.yml keys that keep this workspace's value when promoted into; null: the default. */
+  owned_keys: string | null;
 }
 
 /** Old repository names of renamed workspaces: clones made before a rename keep working. */

@@ -38,6 +38,8 @@ export interface Workspace {
   readonly updatedAt: string;
   /** Pushes are refused; only promotions and reverts change `main`. */
   readonly protected: boolean;
+  /** Top-level meltano.yml keys that keep this workspace's value when promoted into. */
+  readonly ownedKeys: readonly string[];
   readonly status: WorkspaceStatus;
 }
 
@@ -47,6 +49,11 @@ export interface Page<T> {
 }
 
 const SERVER_AUTHOR = { name: 'Sluice', email: 'sluice@localhost' };
+
+/** The keys a workspace keeps when promoted into: its own list, else `project_id` and `default_environment`. */
+export function ownedKeys(row: WorkspaceRow): string[] {
+  return row.owned_keys ? (JSON.parse(row.owned_keys) as string[]) : ['project_id', 'default_environment'];
+}
 
 export function toWorkspace(context: WorkspaceContext, row: WorkspaceRow): Workspace {
   return {
@@ -58,6 +65,7 @@ export function toWorkspace(context: WorkspaceContext, row: WorkspaceRow): Works
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     protected: row.protected === 1,
+    ownedKeys: ownedKeys(row),
     status: workspaceStatus(row),
   };
 }
@@ -114,6 +122,7 @@ export async function createWorkspace(
     checked_commit: commit,
     last_good_commit: commit,
     config_error: null,
+    owned_keys: null,
   };
   try {
     await insertWorkspace(context.store.db, row);
@@ -199,7 +208,7 @@ export async function getWorkspace(context: WorkspaceContext, row: WorkspaceRow)
 export async function updateWorkspace(
   context: WorkspaceContext,
   row: WorkspaceRow,
-  changes: { name?: unknown; activeEnvironment?: unknown; protected?: unknown },
+  changes: { name?: unknown; activeEnvironment?: unknown; protected?: unknown; ownedKeys?: unknown },
 ): Promise<Workspace> {
   const now = new Date().toISOString();
   let current = await refreshWorkspaceState(context, row);
@@ -229,6 +238,21 @@ export async function updateWorkspace(
     const flag = changes.protected ? 1 : 0;
     await updateRow(context.store.db, current.id, { protected: flag, updated_at: now });
     current = { ...current, protected: flag, updated_at: now };
+  }
+  if (changes.ownedKeys !== undefined) {
+    const keys = changes.ownedKeys;
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' && /^[A-Za-z_][\w.-]*$/.test(k))) {
+      throw new SluiceError(
+        'validation_failed',
+        'ownedKeys must be a list of top-level meltano.yml keys, such as ["project_id", "default_environment"].',
+        {
+          field: 'ownedKeys',
+        },
+      );
+    }
+    const owned = JSON.stringify([...new Set(keys as string[])]);
+    await updateRow(context.store.db, current.id, { owned_keys: owned, updated_at: now });
+    current = { ...current, owned_keys: owned, updated_at: now };
   }
   if (name !== undefined) {
     if (name !== current.name) {

@@ -118,6 +118,8 @@ describe.each(kinds)('workspaces over the API and Git (%s)', (kind) => {
       activeEnvironment: 'dev',
       createdAt: ws.updatedAt,
       updatedAt: expect.any(String),
+      protected: false,
+      ownedKeys: ['project_id', 'default_environment'],
       status: {
         commit: expect.stringMatching(/^[0-9a-f]{40}$/),
         lastGoodCommit: ws.status.commit,

@@ -132,7 +132,12 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
       const principal = await principalOf(request);
       const row = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
       requireWrite(principal, row);
-      const body = request.body as { name?: string; activeEnvironment?: string; protected?: boolean };
+      const body = request.body as {
+        name?: string;
+        activeEnvironment?: string;
+        protected?: boolean;
+        ownedKeys?: string[];
+      };
       if (body.protected !== undefined && !principal.admin) {
         throw new SluiceError('forbidden', 'Only an admin token can protect or unprotect a workspace.');
       }

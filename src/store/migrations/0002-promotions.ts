@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 
-/** Promotions (with their reverts) and protected workspaces. */
+/** Promotions (with their reverts), protected workspaces, and the keys a workspace owns in promotions. */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('promotions')
@@ -29,9 +29,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .alterTable('workspaces')
     .addColumn('protected', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
+  await db.schema.alterTable('workspaces').addColumn('owned_keys', 'text').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('workspaces').dropColumn('owned_keys').execute();
   await db.schema.alterTable('workspaces').dropColumn('protected').execute();
   await db.schema.dropTable('promotions').execute();
 }
