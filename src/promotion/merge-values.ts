@@ -64,9 +64,9 @@ function merge(
   options: ValueMergeOptions,
 ): YamlValue | undefined {
   if (same(target, source)) return source;
-  if (path.length === 1 && typeof path[0] === 'string' && options.targetOwnedKeys.includes(path[0])) {
-    return target === undefined ? source : target;
-  }
+  // The target owns these: its value stays, and so does its lack of one.
+  if (path.length === 1 && typeof path[0] === 'string' && options.targetOwnedKeys.includes(path[0]))
+    return target;
   if (isMap(target) && isMap(source) && (base === undefined || isMap(base))) {
     const out: Record<string, YamlValue> = {};
     const keys = [...Object.keys(source), ...Object.keys(target).filter((k) => !(k in source))];

@@ -121,6 +121,12 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
               type: 'boolean',
               description: 'Admin only: refuse pushes; only promotions change main',
             },
+            ownedKeys: {
+              type: 'array',
+              items: { type: 'string' },
+              description:
+                "Top-level meltano.yml keys that keep this workspace's value (or absence) when promoted into",
+            },
           },
           additionalProperties: false,
           minProperties: 1,

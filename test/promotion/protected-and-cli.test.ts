@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, git, startTestServer, storeKinds, type TestServer, withToken } from '../helpers/test-server.js';
+
+const run = promisify(execFile);
+const BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
+const kinds = await storeKinds();
+
+/** Runs the real `sluice` executable asynchronously (the server under test runs in this process). */
+async function sluice(args: readonly string[], env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe.each(kinds)('protected workspaces, owned keys and `sluice promote` (%s)', (kind) => {
+  let t: TestServer;
+  let work: string;
+  let dev: { id: string; repositoryName: string; repositoryUrl: string };
+  let prod: { id: string; repositoryName: string; repositoryUrl: string };
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    t = await startTestServer(kind);
+    work = mkdtempSync(join(tmpdir(), 'sluice-protect-'));
+    dev = (await api(t.url, t.adminToken, 'POST', '/workspaces', { name: 'Dev' })).body;
+    prod = (await api(t.url, t.adminToken, 'POST', '/workspaces', { name: 'Prod' })).body;
+    env = { SLUICE_URL: t.url, SLUICE_TOKEN: t.adminToken };
+    const clone = join(work, 'dev');
+    await git(work, ['clone', withToken(dev.repositoryUrl, t.adminToken), clone]);
+    const yml = readFileSync(join(clone, 'meltano.yml'), 'utf8');
+    writeFileSync(join(clone, 'meltano.yml'), `${yml}send_anonymous_usage_stats: true\n`);
+    writeFileSync(join(clone, 'model.sql'), 'select 1\n');
+    await git(clone, ['add', '.']);
+    await git(clone, ['commit', '-m', 'A model']);
+    await git(clone, ['push', 'origin', 'main']);
+  });
+  afterAll(async () => {
+    await t?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('lets only admins protect a workspace; a protected workspace refuses pushes and says to promote', async () => {
+    const writer = (
+      await api(t.url, t.adminToken, 'POST', '/tokens', { name: 'w', workspaces: '*', access: 'write' })
+    ).body.token;
+    const refused = await api(t.url, writer, 'PATCH', `/workspaces/${prod.id}`, { protected: true });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toMatch(/admin/);
+    const patched = await api(t.url, t.adminToken, 'PATCH', `/workspaces/${prod.id}`, {
+      protected: true,
+      ownedKeys: ['project_id', 'default_environment', 'send_anonymous_usage_stats'],
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.protected).toBe(true);
+
+    const clone = join(work, 'prod');
+    await git(work, ['clone', withToken(prod.repositoryUrl, t.adminToken), clone]);
+    writeFileSync(join(clone, 'x.txt'), 'x\n');
+    await git(clone, ['add', '.']);
+    await git(clone, ['commit', '-m', 'direct']);
+    const push = await git(clone, ['push', 'origin', 'main']);
+    expect(push.code).not.toBe(0);
+    expect(push.stderr).toContain('protected');
+    expect(push.stderr).toContain('sluice promote');
+  });
+
+  it('promotes into a protected workspace with `sluice promote --yes`, keeping its owned keys, then shows history and reverts', async () => {
+    const preview = await sluice(['promote', dev.repositoryName, prod.repositoryName, '--dry-run'], env);
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(preview.stdout).toContain('A model.sql');
+    const applied = await sluice(['promote', dev.repositoryName, prod.repositoryName, '--yes'], env);
+    expect(applied.code, applied.stderr).toBe(0);
+    const id = /Promoted: (pr_\w+)/.exec(applied.stdout)?.[1];
+    expect(id).toBeDefined();
+
+    const clone = join(work, 'prod-after');
+    await git(work, ['clone', withToken(prod.repositoryUrl, t.adminToken), clone]);
+    expect(readFileSync(join(clone, 'model.sql'), 'utf8')).toBe('select 1\n');
+    // Prod owns send_anonymous_usage_stats: it had none, so it still has none.
+    expect(readFileSync(join(clone, 'meltano.yml'), 'utf8')).not.toContain('send_anonymous_usage_stats');
+
+    const history = await sluice(['promote', 'history', prod.repositoryName], env);
+    expect(history.stdout).toContain(id);
+    const reverted = await sluice(['promote', 'revert', id ?? ''], env);
+    expect(reverted.code, reverted.stderr).toBe(0);
+    const list = await api(t.url, t.adminToken, 'GET', `/workspaces/${prod.id}/promotions`);
+    expect(list.body.items.map((p: { kind: string }) => p.kind)).toEqual(['revert', 'promotion']);
+  });
+
+  it('asks for --yes when not in a terminal, and changes nothing', async () => {
+    const result = await sluice(['promote', dev.repositoryName, prod.repositoryName], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: .*--yes/m);
+    expect(result.stderr).not.toContain('    at ');
+  });
+});
