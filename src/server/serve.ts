@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { reconcilePromotions } from '../promotion/promotion-service.js';
 import { openStore, type Store } from '../store/open-store.js';
 import { ensureAdminToken } from '../tokens/token-service.js';
+import { recoverRepositories } from '../workspaces/recover.js';
 import { buildApp } from './app.js';
 
 export interface ServeOptions {
@@ -35,11 +36,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const reposDir = join(dataDir, 'repos');
   mkdirSync(reposDir, { recursive: true });
+  // Scratch repositories of promotions a killed server left behind: never needed again.
+  rmSync(join(dataDir, 'tmp'), { recursive: true, force: true });
   const store = await openStore({ databaseUrl: options.databaseUrl, dataDir });
   try {
     const admin = await ensureAdminToken(store, { dataDir, fixedToken: options.adminToken });
     // Promotions a killed server left half-way are settled from the repositories before serving.
-    await reconcilePromotions({ store, reposDir, publicUrl: options.publicUrl ?? '' });
+    const recovery = { store, reposDir, publicUrl: options.publicUrl ?? '' };
+    await recoverRepositories(recovery);
+    await reconcilePromotions(recovery);
     // The public URL must be known before routes answer; with port 0 it is fixed after listen.
     let publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? '';
     const app = await buildApp({ store, reposDir, publicUrl: () => publicUrl, logger: options.logger });

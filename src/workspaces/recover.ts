@@ -1,0 +1,28 @@
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { findWorkspaceByRepositoryName } from '../store/workspaces.js';
+import type { WorkspaceContext } from './context.js';
+
+/**
+ * Settles what a killed server left in the repositories folder: a repository built aside for a
+ * workspace that was never recorded is removed; one moved aside for a delete whose row still
+ * exists is put back (the delete did not happen), otherwise removed (it did).
+ */
+export async function recoverRepositories(context: WorkspaceContext): Promise<void> {
+  if (!existsSync(context.reposDir)) return;
+  for (const entry of readdirSync(context.reposDir)) {
+    const creating = /^(.+)\.git\.creating-\d+$/.exec(entry);
+    if (creating) {
+      rmSync(join(context.reposDir, entry), { recursive: true, force: true });
+      continue;
+    }
+    const deleting = /^(.+)\.git\.deleting-\d+-\d+$/.exec(entry);
+    if (!deleting) continue;
+    const name = deleting[1] as string;
+    const row = await findWorkspaceByRepositoryName(context.store.db, name);
+    const original = join(context.reposDir, `${name}.git`);
+    if (row && row.repository_name === name && !existsSync(original))
+      renameSync(join(context.reposDir, entry), original);
+    else rmSync(join(context.reposDir, entry), { recursive: true, force: true });
+  }
+}
