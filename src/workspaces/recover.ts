@@ -4,13 +4,22 @@ import { findWorkspaceByRepositoryName } from '../store/workspaces.js';
 import type { WorkspaceContext } from './context.js';
 
 /**
- * Settles what a killed server left in the repositories folder: a repository built aside for a
+ * Settles what a killed server left in the repositories folder: stale ref locks are removed; a
+ * repository built aside for a
  * workspace that was never recorded is removed; one moved aside for a delete whose row still
  * exists is put back (the delete did not happen), otherwise removed (it did).
  */
 export async function recoverRepositories(context: WorkspaceContext): Promise<void> {
   if (!existsSync(context.reposDir)) return;
   for (const entry of readdirSync(context.reposDir)) {
+    if (entry.endsWith('.git')) {
+      // A server killed while git moved a ref leaves git's lock file, which would refuse every
+      // later update. One server owns a data folder, so at start-up no one holds these locks.
+      for (const lock of ['refs/heads/main.lock', 'packed-refs.lock', 'HEAD.lock']) {
+        rmSync(join(context.reposDir, entry, lock), { force: true });
+      }
+      continue;
+    }
     const creating = /^(.+)\.git\.creating-\d+$/.exec(entry);
     if (creating) {
       rmSync(join(context.reposDir, entry), { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,6 +33,7 @@ describe('starting on a data folder a killed server left behind', () => {
     // A kill while building a new workspace's repository, before its row existed.
     mkdirSync(join(repos, 'Half-built-abcdefg.git.creating-99'));
     mkdirSync(join(dataDir, 'tmp', 'promote-x'), { recursive: true });
+    const kept = join(repos, `${ws.repositoryName}.git.deleting-1-2`);
 
     const second = await startServer({
       host: '127.0.0.1',
@@ -44,6 +45,7 @@ describe('starting on a data folder a killed server left behind', () => {
       expect(existsSync(join(repos, `${ws.repositoryName}.git`))).toBe(true);
       expect(existsSync(join(repos, 'Half-built-abcdefg.git.creating-99'))).toBe(false);
       expect(existsSync(join(dataDir, 'tmp'))).toBe(false);
+      expect(existsSync(kept)).toBe(false);
       const got = await fetch(`${second.url}/api/v1/workspaces/${ws.id}/environments`, {
         headers: { authorization: 'Bearer admin-token-for-test' },
       });
@@ -51,5 +53,40 @@ describe('starting on a data folder a killed server left behind', () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('a ref lock left by a server killed while git moved main', () => {
+  it('is removed at start, so that the workspace takes changes again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sluice-recover-'));
+    dirs.push(dataDir);
+    const headers = { authorization: 'Bearer admin-token-for-test', 'content-type': 'application/json' };
+    const first = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir,
+      adminToken: 'admin-token-for-test',
+    });
+    const ws = (await (
+      await fetch(`${first.url}/api/v1/workspaces`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ name: 'Locked' }),
+      })
+    ).json()) as {
+      repositoryName: string;
+    };
+    await first.close();
+    const lock = join(dataDir, 'repos', `${ws.repositoryName}.git`, 'refs', 'heads', 'main.lock');
+    mkdirSync(join(lock, '..'), { recursive: true });
+    writeFileSync(lock, '');
+    const second = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir,
+      adminToken: 'admin-token-for-test',
+    });
+    await second.close();
+    expect(existsSync(lock)).toBe(false);
   });
 });
