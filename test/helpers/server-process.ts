@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { POSTGRES_ADMIN_URL } from './test-server.js';
+
+const BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../../dist/cli/main.cjs', import.meta.url));
+
+/** A port nothing listens on: taken from the OS, then let go. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** A fresh, empty PostgreSQL database for one suite, and how to drop it. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `sluice_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export interface ServerProcessOptions {
+  readonly dataDir: string;
+  readonly adminToken: string;
+  readonly databaseUrl?: string;
+}
+
+/** `sluice serve` running as a process of its own (the built CLI, as a user starts it). */
+export interface ServerProcess {
+  readonly url: string;
+  readonly pid: number;
+  /**
+   * SIGKILL to the server's whole process group: the server and the git processes it started,
+   * as when the machine or the container dies. Resolves once the server has exited.
+   */
+  crash(): Promise<void>;
+}
+
+/**
+ * Starts `node bin/sluice.js serve` on a free loopback port, in a process group of its own, and
+ * resolves once it listens. Needs the built CLI (`npm run build`).
+ */
+export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first.`);
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', String(port)], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      SLUICE_DATA_DIR: options.dataDir,
+      SLUICE_ADMIN_TOKEN: options.adminToken,
+      ...(options.databaseUrl ? { SLUICE_DATABASE_URL: options.databaseUrl } : {}),
+    },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('sluice serve did not start');
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await listening(child);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid,
+    crash: async () => {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+      await exited;
+    },
+  };
+}
+
+function listening(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8');
+    child.stderr?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.includes('Sluice is listening on ')) resolve();
+    });
+    child.stderr?.on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once('exit', (code, signal) =>
+      reject(new Error(`sluice serve exited (${code ?? signal}) before listening:\n${stdout}${stderr}`)),
+    );
+  });
+}
