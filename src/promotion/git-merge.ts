@@ -18,6 +18,11 @@ export interface TheirsMerge {
   readonly tree: string;
   readonly baseCommit: string | null;
   readonly conflicts: readonly PolicyConflict[];
+  /**
+   * Files Git merged line by line with conflicting hunks, each taken from the source (`-X theirs`):
+   * the target's lines there are gone, and a preview must say so.
+   */
+  readonly overridden: readonly string[];
 }
 
 interface Stage {
@@ -117,10 +122,11 @@ export async function mergeTheirs(
   const outcome = await runGitStatus(args, { gitDir: repo });
   if (outcome.exitCode !== 0 && outcome.exitCode !== 1) throw gitFailure(args, outcome);
   const { tree, stages, messages } = parseMergeTree(outcome.stdout);
-  if (outcome.exitCode === 0) return { tree, baseCommit, conflicts: [] };
+  if (outcome.exitCode === 0) return { tree, baseCommit, conflicts: [], overridden: [] };
 
   const blobs: Record<string, { mode: string; oid: string } | null> = {};
   const conflicts: PolicyConflict[] = [];
+  const overridden: string[] = [];
   const kindOf = (path: string) =>
     messages.find((m) => m.paths.includes(path) && m.type.startsWith('CONFLICT')) ?? {
       type: 'CONFLICT',
@@ -133,7 +139,10 @@ export async function mergeTheirs(
     if (isFile(target) && isFile(source) && target && source) {
       const merged = await mergeFileTheirs(repo, entry.get(1), target, source);
       if (merged) {
-        blobs[path] = { mode: source.mode, oid: merged };
+        // The mode merges three-way too: an executable bit only the target changed stays (as in git).
+        const base = entry.get(1);
+        blobs[path] = { mode: base && source.mode === base.mode ? target.mode : source.mode, oid: merged };
+        overridden.push(path);
         continue;
       }
     }
@@ -151,9 +160,24 @@ export async function mergeTheirs(
   for (const message of messages) {
     if (!/file\/directory|directory\/file/i.test(message.type)) continue;
     for (const path of message.paths) if (/~/.test(path) && !(path in blobs)) blobs[path] = null;
+    // The source's file was moved aside (`path~<source>`): it goes back to its name, and the
+    // target's folder there goes (update-index replaces a folder with a file of its name).
+    const aside = message.paths.find((p) => p.endsWith(`~${sourceCommit}`));
+    const blob = aside === undefined ? undefined : blobs[aside];
+    if (aside !== undefined && blob) {
+      blobs[aside] = null;
+      blobs[aside.slice(0, -sourceCommit.length - 1)] = blob;
+    }
+    // Reported under the path's own name, not Git's `path~<commit>`.
+    for (const [i, conflict] of conflicts.entries()) {
+      for (const commit of [targetCommit, sourceCommit]) {
+        if (message.paths.includes(conflict.path) && conflict.path.endsWith(`~${commit}`))
+          conflicts[i] = { ...conflict, path: conflict.path.slice(0, -commit.length - 1) };
+      }
+    }
   }
   const resolvedTree = await replaceInTree(repo, tree, blobs);
-  return { tree: resolvedTree, baseCommit, conflicts };
+  return { tree: resolvedTree, baseCommit, conflicts, overridden };
 }
 
 /**

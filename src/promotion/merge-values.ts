@@ -111,7 +111,8 @@ function merge(
     overrides.push({ path, target, source, kind: 'deleted-by-source' });
     return undefined;
   }
-  if (target !== undefined)
+  // A removal the target made is one of its edits too: the source's change brings the value back.
+  if (target !== undefined || base !== undefined)
     overrides.push({ path, target, source, kind: base === undefined ? 'differs' : 'edited' });
   return source;
 }

@@ -27,7 +27,9 @@ export interface PromotionWarning {
     | 'required_setting_missing'
     | 'target_only_file'
     | 'target_edit_overridden'
-    | 'new_pipeline_state';
+    | 'new_pipeline_state'
+    | 'line_merge_kept'
+    | 'result_invalid';
   readonly message: string;
   readonly path?: string;
 }
@@ -77,6 +79,47 @@ async function projectAt(repo: string, treeish: string, label: string): Promise<
     if (error instanceof SluiceError) return null;
     throw error;
   }
+}
+
+const DIFF_ARGS = ['diff', '--no-color', '--no-ext-diff', '--no-renames'] as const;
+
+/** A path git writes as is in a `diff --git` header (core.quotePath quotes the others). */
+const UNQUOTED_PATH = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * The unified diff of each changed path (as `git diff from to -- path` prints it), from one `git
+ * diff` of the two trees: one git per file made a promotion of a few hundred files spend most of
+ * its time starting processes. The patch is cut before each `diff --git` header (no other line
+ * starts so: content lines start with a space, `+`, `-` or `\`); git writes them in diff-tree's
+ * order, one per path and two for a type change (a deletion and a creation). Should the pieces
+ * not line up with the paths, each file is diffed on its own (where a path that became a folder
+ * also shows the files under it).
+ */
+async function diffsByFile(
+  repo: string,
+  from: string,
+  to: string,
+  entries: readonly { readonly status: string; readonly path: string }[],
+): Promise<string[]> {
+  if (entries.length === 0) return [];
+  const patch = (await runGit([...DIFF_ARGS, from, to], { gitDir: repo })).toString('utf8');
+  const pieces = patch.split(/^(?=diff --git )/m).filter((piece) => piece !== '');
+  const diffs: string[] = [];
+  let next = 0;
+  for (const { status, path } of entries) {
+    const count = status === 'T' ? 2 : 1;
+    const own = pieces.slice(next, next + count);
+    next += count;
+    const header = UNQUOTED_PATH.test(path) ? `diff --git a/${path} b/${path}\n` : 'diff --git ';
+    if (own.length < count || !own.every((piece) => piece.startsWith(header))) break;
+    diffs.push(own.join(''));
+  }
+  if (diffs.length === entries.length && next === pieces.length) return diffs;
+  const one = async (path: string) =>
+    (await runGit([...DIFF_ARGS, from, to, '--', `:(literal)${path}`], { gitDir: repo })).toString('utf8');
+  const each: string[] = [];
+  for (const { path } of entries) each.push(await one(path));
+  return each;
 }
 
 function describe(path: readonly (string | { readonly name: string })[]): string {
@@ -153,7 +196,7 @@ export async function planPromotion(
       if (!(error instanceof SluiceError)) throw error;
       // A side that does not parse cannot be merged by meaning: Git's line merge stands.
       warnings.push({
-        code: 'target_edit_overridden',
+        code: 'line_merge_kept',
         path: file,
         message: `${file} could not be merged by meaning (${error.message}); Git's line merge was kept.`,
       });
@@ -173,7 +216,9 @@ export async function planPromotion(
   if (options.deleteTargetOnly && targetOnly.length > 0) {
     tree = await replaceInTree(repo, tree, Object.fromEntries(targetOnly.map((f) => [f, null])));
   } else {
+    const kept = await inTree(tree);
     for (const path of targetOnly) {
+      if (!kept.has(path)) continue; // the source's file took its place (file/directory): not staying
       warnings.push({
         code: 'target_only_file',
         path,
@@ -193,14 +238,12 @@ export async function planPromotion(
     targetCommit,
     tree,
   ]);
-  for (let i = 0; i + 1 < changed.length; i += 2) {
-    const status = changed[i] as string;
-    const path = changed[i + 1] as string;
-    const diff = (
-      await runGit(['diff', '--no-color', '--no-ext-diff', '--no-renames', targetCommit, tree, '--', path], {
-        gitDir: repo,
-      })
-    ).toString('utf8');
+  const entries: { status: string; path: string }[] = [];
+  for (let i = 0; i + 1 < changed.length; i += 2)
+    entries.push({ status: changed[i] as string, path: changed[i + 1] as string });
+  const diffs = await diffsByFile(repo, targetCommit, tree, entries);
+  for (const [i, { status, path }] of entries.entries()) {
+    const diff = diffs[i] ?? '';
     files.push({ path, status: status === 'A' ? 'added' : status === 'D' ? 'deleted' : 'modified', diff });
   }
 
@@ -211,7 +254,17 @@ export async function planPromotion(
       message:
         override.kind === 'deleted-by-source'
           ? `${file}: ${describe(override.path)} was changed in the target but the source removed it; it is removed.`
-          : `${file}: the target's ${describe(override.path)} (${JSON.stringify(override.target)}) is replaced by the source's (${JSON.stringify(override.source)}).`,
+          : override.target === undefined
+            ? `${file}: ${describe(override.path)} was removed in the target but the source changed it; the source's (${JSON.stringify(override.source)}) is kept.`
+            : `${file}: the target's ${describe(override.path)} (${JSON.stringify(override.target)}) is replaced by the source's (${JSON.stringify(override.source)}).`,
+    });
+  }
+  for (const path of merge.overridden) {
+    if (path in blobs) continue; // merged by meaning: its overrides are listed key by key above
+    warnings.push({
+      code: 'target_edit_overridden',
+      path,
+      message: `${path}: the target's edits in lines the source also changed are replaced by the source's lines.`,
     });
   }
   const conflicts: PromotionConflict[] = [];
@@ -232,7 +285,20 @@ export async function planPromotion(
   }
 
   // The configuration pipelines will run with in the target's active environment.
-  const resultProject = await projectAt(repo, tree, `${target.repository_name}@promotion`);
+  let resultProject: Project | null = null;
+  try {
+    resultProject = loadProject(await commitProjectSource(repo, tree, `${target.repository_name}@promotion`));
+  } catch (error) {
+    if (!(error instanceof SluiceError)) throw error;
+    // Nothing else checks the result: a line merge or a broken source would stop every pipeline.
+    if (error.code !== 'project_not_found' || targetProject) {
+      warnings.push({
+        code: 'result_invalid',
+        path: typeof error.details.file === 'string' ? error.details.file : undefined,
+        message: `The merged project does not load, so no pipeline of the target could run: ${error.message}`,
+      });
+    }
+  }
   const active = target.active_environment;
   if (resultProject && active && !resultProject.environments.some((e) => e.name === active)) {
     warnings.push({

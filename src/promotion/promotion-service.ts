@@ -142,6 +142,15 @@ export async function applyPromotion(
     ]);
     try {
       const plan = await planPromotion(context, scratch, source, target, options);
+      const invalid = plan.warnings.find((w) => w.code === 'result_invalid');
+      if (invalid) {
+        // The page's command would push a project that no longer loads; Sluice refuses instead.
+        throw new SluiceError(
+          'project_invalid',
+          `${invalid.message} Fix the source workspace, then promote again.`,
+          { warning: invalid },
+        );
+      }
       const moved = (label: string, expected: string, actual: string) =>
         new SluiceError(
           'conflict',

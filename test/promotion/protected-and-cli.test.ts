@@ -104,4 +104,27 @@ describe.each(kinds)('protected workspaces, owned keys and `sluice promote` (%s)
     expect(result.stderr).toMatch(/^error: .*--yes/m);
     expect(result.stderr).not.toContain('    at ');
   });
+
+  it('refuses to apply a promotion whose result would not load, leaving the target as it was', async () => {
+    const clone = join(work, 'dev-broken');
+    await git(work, ['clone', withToken(dev.repositoryUrl, t.adminToken), clone]);
+    writeFileSync(
+      join(clone, 'meltano.yml'),
+      'plugins:\n  extractors:\n  - name: tap-x\n    config: {unclosed: [1, 2\n',
+    );
+    await git(clone, ['commit', '-am', 'Broken']);
+    await git(clone, ['push', 'origin', 'main']);
+    const before = (await api(t.url, t.adminToken, 'GET', `/workspaces/${prod.id}`)).body.status.commit;
+    const preview = await api(t.url, t.adminToken, 'POST', `/workspaces/${prod.id}/promotions`, {
+      source: dev.id,
+      dryRun: true,
+    });
+    expect(preview.body.warnings.map((w: { code: string }) => w.code)).toContain('result_invalid');
+    const applied = await api(t.url, t.adminToken, 'POST', `/workspaces/${prod.id}/promotions`, {
+      source: dev.id,
+    });
+    expect(applied.status).toBe(422);
+    expect(applied.body.error.message).toMatch(/Fix the source workspace/);
+    expect((await api(t.url, t.adminToken, 'GET', `/workspaces/${prod.id}`)).body.status.commit).toBe(before);
+  });
 });
