@@ -317,6 +317,15 @@ export async function planPromotion(
       : { environment, plugins: [], schedules: [], jobs: [] };
   const activeInResult = active && resultProject?.environments.some((e) => e.name === active) ? active : null;
   const diff = diffIn(activeInResult);
+  // State is kept per workspace and environment (never copied by a promotion): a pipeline that is
+  // new here starts from nothing, i.e. a full extraction on its first run.
+  for (const change of [...diff.jobs, ...diff.schedules]) {
+    if (change.status !== 'added') continue;
+    warnings.push({
+      code: 'new_pipeline_state',
+      message: `'${change.name}' is new in ${target.name}: its pipelines have no state in '${activeInResult ?? 'no environment'}' and will start with a full extraction.`,
+    });
+  }
   if (resultProject) {
     for (const plugin of resultProject.plugins) {
       const groups = plugin.raw.settings_group_validation;

@@ -45,6 +45,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** Resolves at the first change in `dir` after which `ready()` holds; stops watching on `signal`. */
 function changeIn(dir: string, signal: AbortSignal, ready: () => boolean = () => true): Promise<void> {
+  // The server clears its scratch folder at start-up: make sure there is one to watch.
+  mkdirSync(dir, { recursive: true });
   return new Promise((resolve) => {
     watch(dir, { signal }, () => {
       if (ready()) resolve();

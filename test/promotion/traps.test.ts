@@ -542,4 +542,17 @@ describe('the traps of the page\'s "git pull -X theirs" recipe', () => {
     const project = await load();
     expect(project.environments.find((e) => e.name === 'prod')?.env).toEqual({ A: '1' });
   });
+
+  it('warns that a job new to the target starts without state (a full extraction)', async () => {
+    const pair = await buildPair({
+      base: (t) => t.write('meltano.yml', PROJECT()),
+      target: (t) => t.write('shared.sql', 'x\n'),
+      source: (t) =>
+        t.write('meltano.yml', `${PROJECT()}jobs:\n- name: daily\n  tasks: [tap-a target-jsonl]\n`),
+    });
+    const { plan } = await planFor(pair, { activeEnvironment: 'prod' });
+    expect(plan.warnings.filter((w) => w.code === 'new_pipeline_state')).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/'daily' is new .* no state in 'prod'/) }),
+    ]);
+  });
 });
