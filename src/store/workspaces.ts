@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { afterCursor } from './keyset-page.js';
 import type { Database, WorkspaceTable } from './schema.js';
 
 export type WorkspaceRow = Selectable<WorkspaceTable>;
@@ -48,12 +49,7 @@ export async function listWorkspaces(
   }
   const after = options.after;
   if (after) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('created_at', '>', after.createdAt),
-        eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)]),
-      ]),
-    );
+    query = query.where((eb) => afterCursor(eb, after));
   }
   return query.orderBy('created_at').orderBy('id').limit(options.limit).execute();
 }

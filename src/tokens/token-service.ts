@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors.js';
 import { newId } from '../store/ids.js';
+import { decodeCursor, encodeCursor } from '../store/keyset-page.js';
 import type { Store } from '../store/open-store.js';
 import {
   countTokens,
@@ -14,7 +15,7 @@ import {
   type TokenRow,
 } from '../store/tokens.js';
 import { findWorkspaceById } from '../store/workspaces.js';
-import { decodeCursor, type Page } from '../workspaces/workspace-service.js';
+import type { Page } from '../workspaces/workspace-service.js';
 import type { Principal } from './principal.js';
 
 /** Tokens are 256-bit random secrets; a plain SHA-256 is enough to store them (no dictionary to attack). */
@@ -127,10 +128,7 @@ export async function listTokens(
   const last = page[page.length - 1];
   return {
     items: page.map(toView),
-    nextCursor:
-      rows.length > options.limit && last
-        ? Buffer.from(JSON.stringify([last.created_at, last.id])).toString('base64url')
-        : null,
+    nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null,
   };
 }
 

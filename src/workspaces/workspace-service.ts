@@ -5,6 +5,7 @@ import { SluiceError } from '../errors.js';
 import { commitFiles, initBareRepository } from '../git/bare-repository.js';
 import { scaffoldProject } from '../project/scaffold.js';
 import { newId } from '../store/ids.js';
+import { decodeCursor, encodeCursor } from '../store/keyset-page.js';
 import { isUniqueViolation } from '../store/open-store.js';
 import {
   deleteWorkspace as deleteRow,
@@ -133,30 +134,6 @@ export async function createWorkspace(
     throw error;
   }
   return toWorkspace(context, { ...row, version: 1, protected: 0 });
-}
-
-interface Cursor {
-  readonly createdAt: string;
-  readonly id: string;
-}
-
-function encodeCursor(row: { created_at: string; id: string }): string {
-  return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url');
-}
-
-export function decodeCursor(cursor: string | undefined): Cursor | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'string' && typeof id === 'string') return { createdAt, id };
-  } catch {
-    // fall through to the error below
-  }
-  throw new SluiceError(
-    'validation_failed',
-    'The cursor is not one this server gave out; start again without it.',
-    { field: 'cursor' },
-  );
 }
 
 /** One page of the workspaces in `scope`, in creation order. */

@@ -7,22 +7,11 @@ import {
   promotionTargetId,
   revertPromotion,
 } from '../../promotion/promotion-service.js';
-import type { WorkspaceRow } from '../../store/workspaces.js';
-import { canSee, canWrite, type Principal } from '../../tokens/principal.js';
+import { canSee, type Principal } from '../../tokens/principal.js';
 import type { WorkspaceContext } from '../../workspaces/context.js';
-import { findWorkspace, workspaceNotFound } from '../../workspaces/workspace-service.js';
+import { findWorkspace } from '../../workspaces/workspace-service.js';
 import { errorResponses, workspaceParamsSchema } from '../schemas.js';
-
-async function visible(context: WorkspaceContext, principal: Principal, ref: string): Promise<WorkspaceRow> {
-  const row = await findWorkspace(context, ref);
-  if (!row || !canSee(principal, row.id)) throw workspaceNotFound(ref);
-  return row;
-}
-
-function requireWrite(principal: Principal, row: WorkspaceRow): void {
-  if (!canWrite(principal, row.id))
-    throw new SluiceError('forbidden', `This token can read workspace '${row.name}' but not change it.`);
-}
+import { requireWrite, visibleWorkspace } from '../workspace-access.js';
 
 /** Promotion into a workspace: preview (`dryRun`), apply, history, revert. */
 export function promotionRoutes(
@@ -58,7 +47,7 @@ export function promotionRoutes(
     },
     async (request, reply) => {
       const principal = await principalOf(request);
-      const target = await visible(context, principal, (request.params as { id: string }).id);
+      const target = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
       const body = request.body as {
         source: string;
         dryRun?: boolean;
@@ -67,7 +56,7 @@ export function promotionRoutes(
         deleteTargetOnly?: boolean;
         allEnvironments?: boolean;
       };
-      const source = await visible(context, principal, body.source);
+      const source = await visibleWorkspace(context, principal, body.source);
       const options = { deleteTargetOnly: body.deleteTargetOnly, allEnvironments: body.allEnvironments };
       if (body.dryRun) return previewPromotion(context, source, target, options);
       requireWrite(principal, target);
@@ -85,7 +74,7 @@ export function promotionRoutes(
     { schema: { summary: 'Promotions into this workspace, newest first', params: workspaceParamsSchema } },
     async (request) => {
       const principal = await principalOf(request);
-      const target = await visible(context, principal, (request.params as { id: string }).id);
+      const target = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
       return { items: await promotionHistory(context, target), nextCursor: null };
     },
   );
@@ -108,7 +97,7 @@ export function promotionRoutes(
     async (request, reply) => {
       const principal = await principalOf(request);
       const params = request.params as { id: string; promotion: string };
-      const target = await visible(context, principal, params.id);
+      const target = await visibleWorkspace(context, principal, params.id);
       requireWrite(principal, target);
       reply.status(201);
       return revertPromotion(context, principal.name, target, params.promotion);

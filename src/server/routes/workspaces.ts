@@ -1,17 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../errors.js';
-import type { WorkspaceRow } from '../../store/workspaces.js';
-import { canSee, canWrite, type Principal } from '../../tokens/principal.js';
+import type { Principal } from '../../tokens/principal.js';
 import { pluginConfigView, workspaceEnvironments } from '../../workspaces/config-views.js';
 import type { WorkspaceContext } from '../../workspaces/context.js';
 import {
   createWorkspace,
   deleteWorkspace,
-  findWorkspace,
   getWorkspace,
   listWorkspaces,
   updateWorkspace,
-  workspaceNotFound,
 } from '../../workspaces/workspace-service.js';
 import { refreshWorkspaceState } from '../../workspaces/workspace-state.js';
 import {
@@ -21,6 +18,7 @@ import {
   workspaceParamsSchema,
   workspaceSchema,
 } from '../schemas.js';
+import { requireWrite, visibleWorkspace } from '../workspace-access.js';
 
 type Authed = (request: FastifyRequest) => Promise<Principal>;
 
@@ -28,20 +26,6 @@ type Authed = (request: FastifyRequest) => Promise<Principal>;
  * The workspace a request names, if the caller may see it. A workspace outside the token's scope
  * answers 404, exactly like one that does not exist, so that tokens cannot probe for names.
  */
-async function visibleWorkspace(
-  context: WorkspaceContext,
-  principal: Principal,
-  ref: string,
-): Promise<WorkspaceRow> {
-  const row = await findWorkspace(context, ref);
-  if (!row || !canSee(principal, row.id)) throw workspaceNotFound(ref);
-  return row;
-}
-
-function requireWrite(principal: Principal, row: WorkspaceRow): void {
-  if (!canWrite(principal, row.id))
-    throw new SluiceError('forbidden', `This token can read workspace '${row.name}' but not change it.`);
-}
 
 export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext, principalOf: Authed): void {
   app.post(
