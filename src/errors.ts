@@ -25,6 +25,7 @@ export type SluiceErrorCode =
   | 'token_not_found'
   | 'name_invalid'
   | 'validation_failed'
+  | 'singer_protocol'
   | 'unauthorized'
   | 'forbidden'
   | 'conflict'

@@ -24,6 +24,7 @@ const STATUS: Record<SluiceErrorCode, number> = {
   token_not_found: 404,
   name_invalid: 400,
   validation_failed: 400,
+  singer_protocol: 422,
   unauthorized: 401,
   forbidden: 403,
   conflict: 409,
