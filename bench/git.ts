@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { initBareRepository } from '../src/git/bare-repository.js';
 import { runGit } from '../src/git/run-git.js';
 import { isGitHttpPath, serveGitHttp } from '../src/server/git-http.js';
+import { syntheticText } from './synthetic-files.js';
 
 const FILES = 2000;
 const COMMITS = 500;
@@ -23,21 +24,7 @@ const WARMUP = 1;
 const work = mkdtempSync(join(tmpdir(), 'sluice-bench-git-'));
 const repo = join(work, 'bench.git');
 
-/** A deterministic pseudo-random generator, so that every run clones the same repository. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state;
-  };
-}
-const next = generator(42);
-const WORDS = ['tap', 'target', 'select', 'config', 'stream', 'schema', 'state', 'batch', 'airbyte', 'dbt'];
-const line = () =>
-  Array.from({ length: 8 }, () => `${WORDS[next() % WORDS.length]}_${(next() % 10_000).toString(36)}`).join(
-    ' ',
-  );
-const fileText = () => `${Array.from({ length: 40 }, line).join('\n')}\n`;
+const { next, line, fileText } = syntheticText(42);
 const pathOf = (i: number) =>
   `conf/group-${String(i % 40).padStart(2, '0')}/file-${String(i).padStart(4, '0')}.yml`;
 

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gitIdentityEnv, runGit } from '../src/git/run-git.js';
 import { startServer } from '../src/server/serve.js';
+import { syntheticText } from './synthetic-files.js';
 
 const FILES = 2000;
 const COMMITS = 1000;
@@ -25,21 +26,7 @@ const IDENTITY = gitIdentityEnv('Bench', 'bench@example.com');
 const work = mkdtempSync(join(tmpdir(), 'sluice-bench-promote-'));
 const local = join(work, 'source.git');
 
-/** A deterministic pseudo-random generator, so that every run promotes the same changes. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state;
-  };
-}
-const next = generator(42);
-const WORDS = ['tap', 'target', 'select', 'config', 'stream', 'schema', 'state', 'batch', 'airbyte', 'dbt'];
-const line = () =>
-  Array.from({ length: 8 }, () => `${WORDS[next() % WORDS.length]}_${(next() % 10_000).toString(36)}`).join(
-    ' ',
-  );
-const fileText = () => `${Array.from({ length: 40 }, line).join('\n')}\n`;
+const { next, line, fileText } = syntheticText(42);
 const pathOf = (i: number) =>
   `transform/group-${String(i % 40).padStart(2, '0')}/model-${String(i).padStart(4, '0')}.sql`;
 const contents = Array.from({ length: FILES }, fileText);

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { SluiceError } from '../errors.js';
 import { resolveRef } from '../git/bare-repository.js';
-import { gitIdentityEnv, runGit, runGitStatus } from '../git/run-git.js';
+import { runGit, runGitStatus } from '../git/run-git.js';
+import { writeCommit } from '../git/write-commit.js';
 import { newId } from '../store/ids.js';
 import {
   applyingPromotions,
@@ -165,18 +166,12 @@ export async function applyPromotion(
       if (options.expectedTargetCommit && options.expectedTargetCommit !== plan.targetCommit)
         throw moved('target', options.expectedTargetCommit, plan.targetCommit);
       const message = `Promote ${source.name} (${plan.sourceCommit.slice(0, 7)}) into ${target.name}\n\nPromoted-From: ${source.repository_name}@${plan.sourceCommit}\n`;
-      const commit = (
-        await runGit(
-          ['commit-tree', '--no-gpg-sign', '-p', plan.targetCommit, '-p', plan.sourceCommit, plan.resultTree],
-          {
-            gitDir: scratch.path,
-            input: message,
-            env: gitIdentityEnv(createdBy, SLUICE.email),
-          },
-        )
-      )
-        .toString('utf8')
-        .trim();
+      const commit = await writeCommit(scratch.path, {
+        tree: plan.resultTree,
+        parents: [plan.targetCommit, plan.sourceCommit],
+        message,
+        author: { name: createdBy, email: SLUICE.email },
+      });
       const row: PromotionRow = {
         id: newId('pr'),
         kind: 'promotion',
@@ -256,15 +251,12 @@ export async function revertPromotion(
       .toString('utf8')
       .trim();
     const message = `Revert promotion ${promotion.id}\n\nRestores the tree of ${promotion.target_commit} (before the promotion).\nReverts-Promotion: ${promotion.id}\n`;
-    const commit = (
-      await runGit(['commit-tree', '--no-gpg-sign', '-p', current, tree], {
-        gitDir: repo,
-        input: message,
-        env: gitIdentityEnv(createdBy, SLUICE.email),
-      })
-    )
-      .toString('utf8')
-      .trim();
+    const commit = await writeCommit(repo, {
+      tree,
+      parents: [current],
+      message,
+      author: { name: createdBy, email: SLUICE.email },
+    });
     const row: PromotionRow = {
       id: newId('pr'),
       kind: 'revert',
