@@ -132,6 +132,46 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
     );
 
   program
+    .command('run <blocks...>')
+    .description(
+      'run extractors -> (mappers) -> loaders and jobs in the environment (explicit or default_environment)',
+    )
+    .option(
+      '--state-id-suffix <suffix>',
+      "appended to the state ID (MELTANO_RUN_STATE_ID_SUFFIX; else the environment's state_id_suffix)",
+    )
+    .option('--full-refresh', 'ignore the saved state (MELTANO_RUN_FULL_REFRESH); the new state is saved')
+    .action(async (blocks: string[], opts: { stateIdSuffix?: string; fullRefresh?: boolean }) => {
+      const suffix = opts.stateIdSuffix ?? io.env.MELTANO_RUN_STATE_ID_SUFFIX;
+      const fullRefresh =
+        opts.fullRefresh === true || /^(true|1|yes|on)$/i.test(io.env.MELTANO_RUN_FULL_REFRESH ?? '');
+      return (await import('./commands/run.js')).run(globals, io, blocks, {
+        ...(suffix !== undefined && suffix !== '' ? { stateIdSuffix: suffix } : {}),
+        fullRefresh,
+      });
+    });
+
+  const state = program.command('state').description('show and change the state of local runs');
+  state
+    .command('list')
+    .option('--pattern <glob>', 'only IDs matching this pattern (* and ?)')
+    .action(async (opts) => (await import('./commands/state.js')).stateList(globals, io, opts));
+  state
+    .command('get <state_id>')
+    .action(async (id: string) => (await import('./commands/state.js')).stateGet(globals, io, id));
+  state
+    .command('set <state_id> [json]')
+    .description('replace the state: a JSON object with a singer_state key')
+    .option('--input-file <file>', 'read the state from this file')
+    .action(async (id: string, json: string | undefined, opts) =>
+      (await import('./commands/state.js')).stateSet(globals, io, id, json, opts),
+    );
+  state
+    .command('clear <state_id>')
+    .description('forget the state, so the next run starts from scratch')
+    .action(async (id: string) => (await import('./commands/state.js')).stateClear(globals, io, id));
+
+  program
     .command('serve')
     .description('run the Sluice server: workspaces, Git hosting, REST API (Ctrl-C stops it)')
     .option('--host <host>', 'address to listen on (SLUICE_HOST; default 127.0.0.1)')

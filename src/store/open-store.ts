@@ -5,6 +5,7 @@ import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from
 import { SluiceError } from '../errors.js';
 import * as initial from './migrations/0001-initial.js';
 import * as promotions from './migrations/0002-promotions.js';
+import * as state from './migrations/0003-state.js';
 import type { Database } from './schema.js';
 
 /** Database drivers load only when a store opens (the CLI's other commands never need them). */
@@ -23,6 +24,7 @@ export interface Store {
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-promotions': promotions,
+  '0003-state': state,
 };
 
 export interface StoreOptions {

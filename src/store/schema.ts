@@ -9,6 +9,7 @@ export interface Database {
   repository_aliases: RepositoryAliasTable;
   tokens: TokenTable;
   promotions: PromotionTable;
+  state: StateTable;
 }
 
 export interface WorkspaceTable {
@@ -70,4 +71,12 @@ export interface PromotionTable {
   reverts_promotion_id: string | null;
   created_at: string;
   created_by: string;
+}
+
+/** Singer state of local runs, by Meltano state ID (`dev:tap-x-to-target-y`). */
+export interface StateTable {
+  state_id: string;
+  /** JSON text: `{"singer_state": {...}}`, as Meltano stores and shows it. */
+  value: string;
+  updated_at: string;
 }
