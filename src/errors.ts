@@ -32,6 +32,7 @@ export type SluiceErrorCode =
   | 'plugin_unsupported'
   | 'run_invalid'
   | 'run_failed'
+  | 'install_failed'
   | 'unauthorized'
   | 'forbidden'
   | 'conflict'

@@ -151,6 +151,15 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
       });
     });
 
+  program
+    .command('install [plugins...]')
+    .description(
+      'install plugins with a pip_url, each in its own virtualenv under .sluice/venvs (all when none named)',
+    )
+    .action(async (plugins: string[]) =>
+      (await import('./commands/install.js')).install(globals, io, plugins),
+    );
+
   const state = program.command('state').description('show and change the state of local runs');
   state
     .command('list')

@@ -3,11 +3,12 @@ import type { PluginEntry, Project } from '../project/model.js';
 import { describePluginType } from '../project/plugin-types.js';
 
 /** The plugins Sluice runs in-process. */
-export type BuiltinPlugin = 'tap-csv' | 'target-jsonl';
+export type BuiltinPlugin = 'tap-csv' | 'target-jsonl' | 'target-duckdb';
 
 const BUILTINS = {
   'tap-csv': 'extractors',
   'target-jsonl': 'loaders',
+  'target-duckdb': 'loaders',
 } as const satisfies Record<BuiltinPlugin, string>;
 
 /** The plugin's name and every name up its `inherit_from` chain (the last may be a Hub name). */
@@ -24,7 +25,7 @@ function lineage(project: Project, plugin: PluginEntry): string[] {
 
 /**
  * The built-in that runs a plugin: one named, or inheriting from, `tap-csv` (an extractor) or
- * `target-jsonl` (a loader), whatever its variant. Anything else is refused for now.
+ * `target-jsonl` or `target-duckdb` (loaders), whatever its variant. Anything else is refused for now.
  */
 export function builtinFor(project: Project, plugin: PluginEntry): BuiltinPlugin {
   for (const name of lineage(project, plugin)) {
@@ -34,7 +35,7 @@ export function builtinFor(project: Project, plugin: PluginEntry): BuiltinPlugin
   }
   throw new SluiceError(
     'plugin_unsupported',
-    `The ${describePluginType(plugin.type)} '${plugin.name}' is not built into Sluice; running external plugins comes later. Built-in plugins today: extractor tap-csv, loader target-jsonl (name a plugin so, or inherit_from one of them).`,
+    `The ${describePluginType(plugin.type)} '${plugin.name}' is not built into Sluice; running external plugins comes later. Built-in plugins today: extractor tap-csv, loaders target-jsonl and target-duckdb (name a plugin so, or inherit_from one of them).`,
     { plugin: plugin.name, type: plugin.type },
   );
 }

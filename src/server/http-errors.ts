@@ -31,6 +31,7 @@ const STATUS: Record<SluiceErrorCode, number> = {
   plugin_unsupported: 422,
   run_invalid: 400,
   run_failed: 422,
+  install_failed: 422,
   unauthorized: 401,
   forbidden: 403,
   conflict: 409,

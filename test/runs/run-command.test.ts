@@ -152,7 +152,7 @@ describe('sluice run', () => {
   it.each([
     [['tap-nope', 'target-jsonl'], "'tap-nope' is neither an extractor"],
     [['tap-csv'], "Extractor 'tap-csv' has no loader after it"],
-    [['tap-postgres', 'target-jsonl'], 'running external plugins comes later'],
+    [['tap-postgres', 'target-jsonl'], "'tap-postgres' could not be started: no executable 'tap-postgres'"],
     [['tap-csv', 'hash-emails', 'target-jsonl'], "mapper 'meltano-map-transformer' is not built into Sluice"],
   ])('refuses %o with a clear message and writes nothing', async (args, words) => {
     const root = project();

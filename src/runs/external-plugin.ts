@@ -1,0 +1,237 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SluiceError } from '../errors.js';
+import type { Catalog } from '../plugins/singer/catalog-rules.js';
+import { messageType, parseMessage } from '../plugins/singer/messages.js';
+import type { PluginEntry } from '../project/model.js';
+
+/** How many of a plugin's last stderr lines a failure message quotes. */
+const STDERR_LINES = 20;
+
+/** An external Singer plugin ready to start: its executable and the variables it runs with. */
+export interface ExternalPlugin {
+  readonly name: string;
+  readonly executable: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+}
+
+/** Where `sluice install` puts a plugin's virtualenv. */
+export function venvDir(projectRoot: string, plugin: Pick<PluginEntry, 'type' | 'name'>): string {
+  return join(projectRoot, '.sluice', 'venvs', plugin.type, plugin.name);
+}
+
+/**
+ * The command that runs a plugin: its `executable` when that is a path (absolute or relative to
+ * the project root), else the program in its virtualenv, else the name (or `executable`) on PATH.
+ */
+export function resolveExecutable(projectRoot: string, plugin: PluginEntry): string {
+  const program = plugin.executable ?? plugin.name;
+  if (program.includes('/')) return isAbsolute(program) ? program : resolve(projectRoot, program);
+  const inVenv = join(venvDir(projectRoot, plugin), 'bin', program);
+  return existsSync(inVenv) ? inVenv : program;
+}
+
+/**
+ * Runs `body` with a new folder only this user can read (mkdtemp makes it 0700), for the
+ * configuration, catalog and state files a plugin reads; the folder is removed afterwards, on
+ * failure too, so secrets in the configuration do not outlive the run.
+ */
+export async function withPrivateDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-run-'));
+  try {
+    return await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes `value` as JSON into `dir/name`, readable by this user only; answers the path. */
+export async function writePrivateJson(dir: string, name: string, value: unknown): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, JSON.stringify(value), { mode: 0o600 });
+  return path;
+}
+
+/** A started plugin process: its exit status, and its last stderr lines for messages. */
+interface Started {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number>;
+  readonly stderrTail: () => string[];
+}
+
+function start(plugin: ExternalPlugin, args: readonly string[]): Started {
+  const child = spawn(plugin.executable, args, {
+    cwd: plugin.cwd,
+    env: plugin.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const tail: string[] = [];
+  let partial = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => {
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    tail.push(...lines);
+    if (tail.length > STDERR_LINES) tail.splice(0, tail.length - STDERR_LINES);
+  });
+  const exited = new Promise<number>((resolveExit, rejectExit) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') {
+        rejectExit(
+          new SluiceError(
+            'run_failed',
+            `'${plugin.name}' could not be started: no executable '${plugin.executable}'. Install it with sluice install ${plugin.name} (it needs a pip_url), or set its executable to a program on PATH or a path.`,
+            { plugin: plugin.name, executable: plugin.executable },
+          ),
+        );
+      } else rejectExit(error);
+    });
+    child.once('close', (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
+  });
+  // Read when needed; until then a spawn failure must not crash the process.
+  exited.catch(() => undefined);
+  return {
+    child,
+    exited,
+    stderrTail: () => (partial === '' ? [...tail] : [...tail, partial]).slice(-STDERR_LINES),
+  };
+}
+
+function exitFailure(plugin: ExternalPlugin, code: number, started: Started): SluiceError {
+  const lines = started.stderrTail();
+  return new SluiceError(
+    'run_failed',
+    `'${plugin.name}' exited with status ${code}.${lines.length ? ` Its last lines on stderr:\n${lines.map((l) => `  ${l}`).join('\n')}` : ' It wrote nothing on stderr.'}`,
+    { plugin: plugin.name, exitCode: code, stderr: lines },
+  );
+}
+
+/** Stops a process that is still running; a no-op once it has exited. */
+function stop(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+}
+
+/** The text lines of a stream (blank ones too, so line numbers are true), read chunk by chunk so a slow consumer slows the producer. */
+async function* linesOf(stream: Readable): AsyncGenerator<string> {
+  let partial = '';
+  stream.setEncoding('utf8');
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    yield* lines;
+  }
+  if (partial !== '') yield partial;
+}
+
+/** `<tap> --config F --discover`: the catalog the tap describes itself with. */
+export async function discoverExternal(plugin: ExternalPlugin, configPath: string): Promise<Catalog> {
+  const started = start(plugin, ['--config', configPath, '--discover']);
+  started.child.stdin?.end();
+  const chunks: string[] = [];
+  started.child.stdout?.setEncoding('utf8');
+  started.child.stdout?.on('data', (text: string) => chunks.push(text));
+  const code = await started.exited;
+  if (code !== 0) throw exitFailure(plugin, code, started);
+  let catalog: unknown;
+  try {
+    catalog = JSON.parse(chunks.join(''));
+  } catch (error) {
+    throw new SluiceError(
+      'singer_protocol',
+      `'${plugin.name}' --discover did not print a JSON catalog (${(error as Error).message}). Check the plugin's version and its logs.`,
+      { plugin: plugin.name },
+    );
+  }
+  const streams = (catalog as { streams?: unknown } | null)?.streams;
+  if (!Array.isArray(streams)) {
+    throw new SluiceError(
+      'singer_protocol',
+      `'${plugin.name}' --discover printed JSON without a "streams" list; that is not a Singer catalog.`,
+      { plugin: plugin.name },
+    );
+  }
+  return catalog as Catalog;
+}
+
+export interface TapFiles {
+  readonly config: string;
+  readonly catalog: string;
+  readonly state?: string;
+}
+
+/**
+ * Runs `<tap> --config F --catalog C [--state S]` and yields its stdout lines, each checked:
+ * RECORD lines are recognised without parsing, others are parsed, and a malformed line fails the
+ * run naming its line number. When the tap exits non-zero the run fails with its last stderr
+ * lines; if the consumer stops early (a failure downstream) the tap is killed.
+ */
+export async function* runExternalTap(plugin: ExternalPlugin, files: TapFiles): AsyncGenerator<string> {
+  const args = ['--config', files.config, '--catalog', files.catalog];
+  if (files.state !== undefined) args.push('--state', files.state);
+  const started = start(plugin, args);
+  started.child.stdin?.end();
+  const stdout = started.child.stdout;
+  try {
+    if (stdout) {
+      let lineNumber = 0;
+      for await (const line of linesOf(stdout)) {
+        lineNumber++;
+        if (line.trim() === '') continue;
+        if (messageType(line) !== 'RECORD') parseMessage(line, lineNumber, plugin.name);
+        yield `${line}\n`;
+      }
+    }
+    const code = await started.exited;
+    if (code !== 0) throw exitFailure(plugin, code, started);
+  } finally {
+    stop(started.child);
+  }
+}
+
+/**
+ * Runs `<target> --config F` with `input` (Singer lines) on its stdin, through `pipeline` so the
+ * tap is read only as fast as the target takes it; each STATE line the target prints goes to
+ * `emitState`. Fails when the target exits non-zero (with its last stderr lines); the target is
+ * killed when the input fails.
+ */
+export async function runExternalTarget(
+  plugin: ExternalPlugin,
+  configPath: string,
+  input: AsyncIterable<string>,
+  emitState: (state: unknown) => void,
+): Promise<void> {
+  const started = start(plugin, ['--config', configPath]);
+  const { child } = started;
+  const readStates = async () => {
+    if (!child.stdout) return;
+    let lineNumber = 0;
+    for await (const line of linesOf(child.stdout)) {
+      lineNumber++;
+      if (line.trim() === '') continue;
+      const message = parseMessage(line, lineNumber, plugin.name);
+      if (message.type === 'STATE') emitState(message.value);
+    }
+  };
+  const withNewlines = async function* () {
+    for await (const item of input) yield item.endsWith('\n') ? item : `${item}\n`;
+  };
+  try {
+    if (!child.stdin) throw new Error(`'${plugin.name}' has no stdin`);
+    await Promise.all([pipeline(Readable.from(withNewlines()), child.stdin), readStates()]);
+  } catch (error) {
+    stop(child);
+    // A target that could not start rejects here with the better message.
+    const code = await started.exited;
+    // A target that died makes the write fail (EPIPE): its own exit status says more.
+    if (!(error instanceof SluiceError) && code !== 0) throw exitFailure(plugin, code, started);
+    throw error;
+  }
+  const code = await started.exited;
+  if (code !== 0) throw exitFailure(plugin, code, started);
+}
