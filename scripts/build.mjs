@@ -15,7 +15,16 @@ await build({
   minifySyntax: true,
   // Loaded lazily from node_modules: `yaml` only to locate an error or edit, the server's packages
   // only by `sluice serve`. Keeping them out of the bundle keeps the start-up path short.
-  external: ['yaml', 'fastify', '@fastify/swagger', 'ajv', 'kysely', 'better-sqlite3', 'pg', '@duckdb/node-api'],
+  external: [
+    'yaml',
+    'fastify',
+    '@fastify/swagger',
+    'ajv',
+    'kysely',
+    'better-sqlite3',
+    'pg',
+    '@duckdb/node-api',
+  ],
   define: { 'import.meta.url': '__sluiceModuleUrl' },
   banner: { js: "const __sluiceModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
