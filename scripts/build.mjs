@@ -29,3 +29,7 @@ await build({
   banner: { js: "const __sluiceModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
+
+// The web UI (web/, React + Vite) into dist/web, which `sluice serve` serves at `/`.
+const { build: viteBuild } = await import('vite');
+await viteBuild({ configFile: new URL('../web/vite.config.ts', import.meta.url).pathname });

@@ -32,12 +32,18 @@ export type SluiceErrorCode =
   | 'plugin_unsupported'
   | 'run_invalid'
   | 'run_failed'
+  | 'run_cancelled'
+  | 'setting_required'
   | 'install_failed'
   | 'unauthorized'
   | 'forbidden'
   | 'conflict'
   | 'not_found'
-  | 'server_unreachable';
+  | 'server_unreachable'
+  | 'secret_not_found'
+  | 'secret_key_invalid'
+  | 'secret_key_mismatch'
+  | 'secret_unreadable';
 
 /** Where in a file something went wrong: 1-based line and column. */
 export interface SourcePosition {

@@ -179,6 +179,19 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
     .command('clear <state_id>')
     .description('forget the state, so the next run starts from scratch')
     .action(async (id: string) => (await import('./commands/state.js')).stateClear(globals, io, id));
+  state
+    .command('copy <src_state_id> <dst_state_id>')
+    .description("give a state ID another ID's state (replacing its own)")
+    .action(async (src: string, dst: string) =>
+      (await import('./commands/state.js')).stateCopy(globals, io, src, dst),
+    );
+
+  const schedule = program.command('schedule').description("show the project's schedules");
+  schedule
+    .command('list')
+    .description('every schedule with what it runs, its interval and its next run (UTC)')
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (opts) => (await import('./commands/schedule.js')).scheduleList(globals, io, opts));
 
   program
     .command('serve')
@@ -242,6 +255,43 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
       if (first === 'revert') return commands.promoteRevert(target(opts), io, second, opts);
       return commands.promote(target(opts), io, first, second, opts);
     });
+  // `--environment` is a global option (taken out of argv first): here it names the secret's
+  // environment. Only the flag counts, never SLUICE_ENVIRONMENT: a secret for all environments
+  // must not become an environment's by accident.
+  const secretEnvironment = () => (globals.noEnvironment ? null : (globals.environment ?? null));
+  const secret = program
+    .command('secret')
+    .description(
+      "manage a workspace's secrets on a Sluice server: stored encrypted, given to plugins as environment variables",
+    );
+  remote(secret.command('set <workspace> <name>'))
+    .description(
+      'set secret NAME (an environment variable name) for -e ENV, or for all environments; the value is read from standard input (one final newline dropped) or typed at a prompt that does not echo, never given as an argument, since shell history would keep it',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sluice secret set my-ws TAP_GITHUB_AUTH_TOKEN -e prod < token.txt\n  printf %s "$TOKEN" | sluice secret set my-ws TAP_GITHUB_AUTH_TOKEN\n',
+    )
+    .action(async (ref: string, name: string, opts) =>
+      (await import('./commands/secret.js')).secretSet(
+        target(opts),
+        io,
+        ref,
+        name,
+        secretEnvironment(),
+        opts,
+      ),
+    );
+  remote(secret.command('list <workspace>'))
+    .description('the secrets of a workspace: names and environments, never values')
+    .action(async (ref: string, opts) =>
+      (await import('./commands/secret.js')).secretList(target(opts), io, ref, opts),
+    );
+  remote(secret.command('unset <workspace> <name>'))
+    .description('remove secret NAME: the one for -e ENV, else the one for all environments')
+    .action(async (ref: string, name: string, opts) =>
+      (await import('./commands/secret.js')).secretUnset(target(opts), io, ref, name, secretEnvironment()),
+    );
   const token = program.command('token').description('manage API tokens (admin)');
   remote(token.command('create <name>'))
     .option('--workspaces <ids>', 'comma-separated workspace ids, or * for all', '*')

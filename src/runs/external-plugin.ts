@@ -19,7 +19,16 @@ export interface ExternalPlugin {
   readonly executable: string;
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
+  /** Receives each line the plugin writes on stderr (its log). */
+  readonly log?: (line: string) => void;
+  /** Aborting stops the plugin and every process it started. */
+  readonly signal?: AbortSignal;
 }
+
+/** How long a plugin has to exit after SIGTERM before it is killed. */
+const STOP_GRACE_MS = 5000;
+/** How long the pipes of an exited plugin may stay open (its last output draining) before its group is stopped. */
+const LEFTOVER_GRACE_MS = 1000;
 
 /** Where `sluice install` puts a plugin's virtualenv. */
 export function venvDir(projectRoot: string, plugin: Pick<PluginEntry, 'type' | 'name'>): string {
@@ -66,19 +75,35 @@ interface Started {
 }
 
 function start(plugin: ExternalPlugin, args: readonly string[]): Started {
+  plugin.signal?.throwIfAborted();
+  // Its own process group, so that stopping it stops whatever it started too.
   const child = spawn(plugin.executable, args, {
     cwd: plugin.cwd,
     env: plugin.env,
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
   });
   const tail: string[] = [];
   let partial = '';
+  const take = (line: string) => {
+    tail.push(line);
+    if (tail.length > STDERR_LINES) tail.shift();
+    plugin.log?.(line);
+  };
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (text: string) => {
     const lines = (partial + text).split('\n');
     partial = lines.pop() ?? '';
-    tail.push(...lines);
-    if (tail.length > STDERR_LINES) tail.splice(0, tail.length - STDERR_LINES);
+    for (const line of lines) take(line);
+  });
+  const onAbort = () => stop(child);
+  plugin.signal?.addEventListener('abort', onAbort, { once: true });
+  // A process the plugin started can keep its stdout open after the plugin exited, and the step
+  // would wait for it forever: once the plugin has exited, what is left of its group is stopped.
+  child.once('exit', () => {
+    const timer = setTimeout(() => stop(child), LEFTOVER_GRACE_MS);
+    timer.unref();
+    child.once('close', () => clearTimeout(timer));
   });
   const exited = new Promise<number>((resolveExit, rejectExit) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -92,14 +117,19 @@ function start(plugin: ExternalPlugin, args: readonly string[]): Started {
         );
       } else rejectExit(error);
     });
-    child.once('close', (code, signal) => resolveExit(code ?? (signal ? 128 : 1)));
+    child.once('close', (code, signal) => {
+      plugin.signal?.removeEventListener('abort', onAbort);
+      if (partial !== '') take(partial);
+      partial = '';
+      resolveExit(code ?? (signal ? 128 : 1));
+    });
   });
   // Read when needed; until then a spawn failure must not crash the process.
   exited.catch(() => undefined);
   return {
     child,
     exited,
-    stderrTail: () => (partial === '' ? [...tail] : [...tail, partial]).slice(-STDERR_LINES),
+    stderrTail: () => [...tail],
   };
 }
 
@@ -112,9 +142,26 @@ function exitFailure(plugin: ExternalPlugin, code: number, started: Started): Sl
   );
 }
 
-/** Stops a process that is still running; a no-op once it has exited. */
+/**
+ * Stops a plugin with its process group: SIGTERM, then SIGKILL if it has not exited after a grace
+ * period. Called when a step ends however it ended, so nothing a plugin started outlives the run.
+ */
 function stop(child: ChildProcess): void {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  if (child.pid === undefined) return;
+  const pid = child.pid;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // The group is gone already.
+    }
+  };
+  signalGroup('SIGTERM');
+  // A plugin that has exited may have left processes behind in its group: they got the TERM.
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const timer = setTimeout(() => signalGroup('SIGKILL'), STOP_GRACE_MS);
+  timer.unref();
+  child.once('close', () => clearTimeout(timer));
 }
 
 /** The text lines of a stream (blank ones too, so line numbers are true), read chunk by chunk so a slow consumer slows the producer. */
@@ -218,12 +265,9 @@ export async function runExternalTarget(
       if (message.type === 'STATE') emitState(message.value);
     }
   };
-  const withNewlines = async function* () {
-    for await (const item of input) yield item.endsWith('\n') ? item : `${item}\n`;
-  };
   try {
     if (!child.stdin) throw new Error(`'${plugin.name}' has no stdin`);
-    await Promise.all([pipeline(Readable.from(withNewlines()), child.stdin), readStates()]);
+    await Promise.all([pipeline(Readable.from(withNewlines(input)), child.stdin), readStates()]);
   } catch (error) {
     stop(child);
     // A target that could not start rejects here with the better message.
@@ -233,5 +277,49 @@ export async function runExternalTarget(
     throw error;
   }
   const code = await started.exited;
+  stop(child);
   if (code !== 0) throw exitFailure(plugin, code, started);
+}
+
+async function* withNewlines(input: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const item of input) yield item.endsWith('\n') ? item : `${item}\n`;
+}
+
+/**
+ * Runs a Singer mapper (`<mapper> --config F`): `input` goes to its stdin while its stdout lines
+ * are yielded, checked as a tap's are. An upstream failure wins over the mapper's own (it
+ * caused it); a mapper that exits non-zero fails with its last stderr lines.
+ */
+export async function* runExternalMapper(
+  plugin: ExternalPlugin,
+  configPath: string,
+  input: AsyncIterable<string>,
+): AsyncGenerator<string> {
+  const started = start(plugin, ['--config', configPath]);
+  const { child } = started;
+  const stdin = child.stdin;
+  const feeding: Promise<unknown> = stdin
+    ? pipeline(Readable.from(withNewlines(input)), stdin).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+    : Promise.resolve(undefined);
+  try {
+    if (child.stdout) {
+      let lineNumber = 0;
+      for await (const line of linesOf(child.stdout)) {
+        lineNumber++;
+        if (line.trim() === '') continue;
+        if (messageType(line) !== 'RECORD') parseMessage(line, lineNumber, plugin.name);
+        yield `${line}\n`;
+      }
+    }
+    const fed = await feeding;
+    if (fed instanceof SluiceError || (fed instanceof Error && fed.name === 'AbortError')) throw fed;
+    const code = await started.exited;
+    if (code !== 0) throw exitFailure(plugin, code, started);
+    if (fed !== undefined) throw fed;
+  } finally {
+    stop(child);
+  }
 }

@@ -58,9 +58,11 @@ function runCommand(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   what: string,
+  cwd: string,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // In the project root, as Meltano runs pip, so a relative pip_url (`./plugins/tap-x`) works.
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (chunk: Buffer) => {
       // Only the tail is quoted, so only a bounded amount is kept.
@@ -118,12 +120,14 @@ export async function installPlugins(
       ['-m', 'venv', venv],
       runtime.shell,
       `Creating the virtualenv of '${plugin.name}'`,
+      project.root,
     );
     await runCommand(
       join(venv, 'bin', 'python'),
       ['-m', 'pip', 'install', ...requirements],
       { ...runtime.shell, VIRTUAL_ENV: venv },
       `Installing '${plugin.name}' (pip install ${pipUrl})`,
+      project.root,
     );
     const result = { type: plugin.type, name: plugin.name, pipUrl, venv };
     installed.push(result);

@@ -15,8 +15,8 @@ export interface StateEntry {
   readonly updatedAt: string;
 }
 
-/** The state of local runs: a SQLite file under the project's `.sluice/`. */
-export interface LocalStateStore {
+/** Where runs keep Singer state: a SQLite file under the project's `.sluice/` for local runs, the metadata database (per workspace) on the server. */
+export interface StateStore {
   get(stateId: string): Promise<StateEntry | undefined>;
   set(stateId: string, value: StoredState): Promise<void>;
   list(): Promise<readonly StateEntry[]>;
@@ -51,7 +51,7 @@ function entry(row: { state_id: string; value: string; updated_at: string }): St
 }
 
 /** Opens (creating and migrating) the project's local state database. */
-export async function openLocalStateStore(projectRoot: string): Promise<LocalStateStore> {
+export async function openLocalStateStore(projectRoot: string): Promise<StateStore> {
   const store: Store = await openStore({ dataDir: localDataDir(projectRoot) });
   const { db } = store;
   return {

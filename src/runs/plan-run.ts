@@ -45,16 +45,22 @@ function expandJobs(project: Project, args: readonly string[]): string[] {
   return out;
 }
 
-/** A mapper may be named by one of its `mappings` names (Meltano runs that mapping). */
+/**
+ * A mapper named by one of its `mappings` names: Meltano runs the mapper with that mapping's
+ * `config` in place of the mapper's own (`get_plugins_for_mappings`).
+ */
 function mapperByMapping(project: Project, name: string): PluginEntry | undefined {
-  return project.plugins.find((p) => {
-    if (p.type !== 'mappers') return false;
-    const mappings = p.extras.mappings;
-    return (
-      Array.isArray(mappings) &&
-      mappings.some((m) => typeof m === 'object' && m !== null && !Array.isArray(m) && m.name === name)
-    );
-  });
+  for (const plugin of project.plugins) {
+    if (plugin.type !== 'mappers' || !Array.isArray(plugin.extras.mappings)) continue;
+    for (const mapping of plugin.extras.mappings) {
+      if (typeof mapping !== 'object' || mapping === null || Array.isArray(mapping) || mapping.name !== name)
+        continue;
+      const config = mapping.config;
+      const isMap = typeof config === 'object' && config !== null && !Array.isArray(config);
+      return { ...plugin, config: isMap ? config : {} };
+    }
+  }
+  return undefined;
 }
 
 function findBlock(project: Project, name: string): PluginEntry {

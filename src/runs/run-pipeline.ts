@@ -1,27 +1,32 @@
 import type { RuntimeEnv } from '../config/env-layers.js';
+import { toEnvVar } from '../config/env-var-names.js';
 import { expandString } from '../config/expand.js';
 import { processConfig } from '../config/process.js';
+import { describeSettingGroups, unsatisfiedSettingGroups } from '../config/required-settings.js';
 import { type ResolvedPlugin, resolvePlugin } from '../config/resolve.js';
 import { SluiceError } from '../errors.js';
+import type { TargetPostgresConfig } from '../plugins/builtin/postgres-config.js';
 import type { SingerCatalog, SingerState } from '../plugins/builtin/singer-catalog.js';
-import { discoverCsv, tapCsv } from '../plugins/builtin/tap-csv.js';
+import { discoverCsv, tapCsvChunks } from '../plugins/builtin/tap-csv.js';
 import type { TapCsvConfig } from '../plugins/builtin/tap-csv-config.js';
 import { type TargetDuckdbConfig, targetDuckdb } from '../plugins/builtin/target-duckdb.js';
 import { type TargetJsonlConfig, targetJsonl } from '../plugins/builtin/target-jsonl.js';
+import { targetPostgres } from '../plugins/builtin/target-postgres.js';
 import { applyCatalogRules, type Catalog, type CatalogRules } from '../plugins/singer/catalog-rules.js';
 import { parseMessage } from '../plugins/singer/messages.js';
 import type { Environment, PluginEntry, Project, YamlValue } from '../project/model.js';
-import { type BuiltinPlugin, builtinFor } from './builtin-plugins.js';
+import { builtinOrUndefined, requiredSettingGroups } from './builtin-plugins.js';
 import {
   discoverExternal,
   type ExternalPlugin,
   resolveExecutable,
+  runExternalMapper,
   runExternalTap,
   runExternalTarget,
   withPrivateDir,
   writePrivateJson,
 } from './external-plugin.js';
-import type { LocalStateStore } from './local-state-store.js';
+import type { StateStore } from './local-state-store.js';
 import type { ExtractLoadStep, RunPlan } from './plan-run.js';
 import { generateStateId } from './state-id.js';
 
@@ -30,11 +35,17 @@ export interface RunOptions {
   /** `sluice run` requires one (meltano-semantics §3.2). */
   readonly environment: Environment;
   readonly runtime: RuntimeEnv;
-  readonly stateStore: LocalStateStore;
+  readonly stateStore: StateStore;
   /** `--state-id-suffix`: wins over the environment's `state_id_suffix`. */
   readonly stateIdSuffix?: string;
+  /** The whole state ID, instead of the generated one (a schedule of an extractor and a loader). */
+  readonly stateId?: string;
   /** `--full-refresh`: start without state (the new state is still saved). */
   readonly fullRefresh?: boolean;
+  /** Aborting stops the run: every plugin process is stopped and the run fails with the reason. */
+  readonly signal?: AbortSignal;
+  /** Receives the run's log: Sluice's own lines and every plugin's stderr, prefixed with its name. */
+  readonly log?: (line: string) => void;
 }
 
 export interface StepResult {
@@ -68,35 +79,71 @@ function catalogRules(resolved: ResolvedPlugin): CatalogRules {
   };
 }
 
-/** The built-in that runs the plugin in-process, or undefined: it runs as a program. */
-function builtinOf(project: Project, plugin: PluginEntry): BuiltinPlugin | undefined {
-  try {
-    return builtinFor(project, plugin);
-  } catch (error) {
-    if (error instanceof SluiceError && error.code === 'plugin_unsupported') return undefined;
-    throw error;
-  }
-}
-
-function notWiredYet(plugin: PluginEntry, builtin: BuiltinPlugin): SluiceError {
-  return new SluiceError(
-    'plugin_unsupported',
-    `'${plugin.name}' runs as the built-in ${builtin}, which cannot take this role in a run yet.`,
-    { plugin: plugin.name, builtin },
-  );
-}
-
-function externalPlugin(projectRoot: string, resolved: ResolvedPlugin): ExternalPlugin {
+function externalPlugin(options: RunOptions, resolved: ResolvedPlugin): ExternalPlugin {
+  const projectRoot = options.project.root;
+  const name = resolved.plugin.name;
+  const log = options.log;
   return {
-    name: resolved.plugin.name,
+    name,
     executable: resolveExecutable(projectRoot, resolved.plugin),
     env: resolved.env.store,
     cwd: projectRoot,
+    ...(log ? { log: (line: string) => log(`${name} | ${line}`) } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   };
 }
 
+/** The extractor's output, stopped at the next message once the run is aborted. */
+async function* abortable(
+  lines: AsyncIterable<string>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<string> {
+  if (!signal) {
+    yield* lines;
+    return;
+  }
+  for await (const line of lines) {
+    signal.throwIfAborted();
+    yield line;
+  }
+}
+
+/** The state ID a step reads and advances: the given one, else Meltano's for the extractor and loader. */
+function stepStateId(
+  options: Pick<RunOptions, 'environment' | 'runtime' | 'stateId' | 'stateIdSuffix'>,
+  step: ExtractLoadStep,
+  extractor: ResolvedPlugin,
+): string {
+  return (
+    options.stateId ??
+    generateStateId({
+      environment: options.environment.name,
+      extractor: step.extractor.name,
+      loader: step.loader.name,
+      suffix: stateIdSuffix(options, extractor),
+    })
+  );
+}
+
+/** The state IDs a plan's steps use, in order: what two runs must not share at once. */
+export function planStateIds(
+  plan: RunPlan,
+  options: Pick<RunOptions, 'project' | 'environment' | 'runtime' | 'stateId' | 'stateIdSuffix'>,
+): string[] {
+  return plan.steps.map((step) =>
+    stepStateId(
+      options,
+      step,
+      resolvePlugin(options.project, options.environment, step.extractor, options.runtime),
+    ),
+  );
+}
+
 /** The suffix: the flag, else the environment's `state_id_suffix` expanded with the extractor's variables. */
-function stateIdSuffix(options: RunOptions, extractor: ResolvedPlugin): string | null {
+function stateIdSuffix(
+  options: Pick<RunOptions, 'environment' | 'runtime' | 'stateIdSuffix'>,
+  extractor: ResolvedPlugin,
+): string | null {
   if (options.stateIdSuffix !== undefined) return options.stateIdSuffix;
   const configured = options.environment.stateIdSuffix;
   if (configured === undefined) return null;
@@ -116,23 +163,16 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
   const { project, environment, runtime, stateStore } = options;
   const extractor = resolvePlugin(project, environment, step.extractor, runtime);
   const loader = resolvePlugin(project, environment, step.loader, runtime);
-  const stateId = generateStateId({
-    environment: environment.name,
-    extractor: step.extractor.name,
-    loader: step.loader.name,
-    suffix: stateIdSuffix(options, extractor),
-  });
+  const stateId = stepStateId(options, step, extractor);
   const tapConfig = processConfig(extractor);
   const targetConfig = processConfig(loader);
   const projectRoot = project.root;
-  const tapBuiltin = builtinOf(project, step.extractor);
-  const targetBuiltin = builtinOf(project, step.loader);
-  if (tapBuiltin !== undefined && tapBuiltin !== 'tap-csv') throw notWiredYet(step.extractor, tapBuiltin);
-  if (targetBuiltin !== undefined && targetBuiltin !== 'target-jsonl' && targetBuiltin !== 'target-duckdb') {
-    throw notWiredYet(step.loader, targetBuiltin);
-  }
-  const tap = tapBuiltin ? undefined : externalPlugin(projectRoot, extractor);
-  const target = targetBuiltin ? undefined : externalPlugin(projectRoot, loader);
+  const tapBuiltin = builtinOrUndefined(project, step.extractor);
+  const targetBuiltin = builtinOrUndefined(project, step.loader);
+  const tap = tapBuiltin ? undefined : externalPlugin(options, extractor);
+  const target = targetBuiltin ? undefined : externalPlugin(options, loader);
+  const log = options.log ?? (() => undefined);
+  log(`Running ${step.extractor.name} -> ${step.loader.name} (state ID ${stateId})`);
 
   const records: Record<string, number> = {};
   let saving: Promise<void> = Promise.resolve();
@@ -146,16 +186,30 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
     const catalog = applyCatalogRules(discovered, catalogRules(extractor));
     const stored = options.fullRefresh ? undefined : await stateStore.get(stateId);
     const state = stored?.value.singer_state as SingerState | undefined;
+    log(
+      options.fullRefresh
+        ? 'Full refresh: starting without state'
+        : state
+          ? `Resuming from the state saved at ${stored?.updatedAt}`
+          : 'No state saved yet: starting from the beginning',
+    );
 
     const tapName = step.extractor.name;
-    async function* forward(lines: AsyncIterable<string>): AsyncGenerator<string> {
+    const countRecords = (stream: string, count: number) => {
+      records[stream] = (records[stream] ?? 0) + count;
+    };
+    async function* forward(items: AsyncIterable<string>): AsyncGenerator<string> {
       let lineNumber = 0;
-      for await (const line of lines) {
-        lineNumber++;
-        // The extractor's output is checked here, where it enters the pipeline.
-        const message = parseMessage(line.trimEnd(), lineNumber, tapName);
-        if (message.type === 'RECORD') records[message.stream] = (records[message.stream] ?? 0) + 1;
-        yield line;
+      for await (const item of items) {
+        // An external extractor's output is checked here, where it enters the pipeline, one line
+        // per item. The built-in tap's items hold many lines of our own making: it counts them
+        // itself (`onRecords`), and reading them again would only cost time.
+        if (tap) {
+          lineNumber++;
+          const message = parseMessage(item.trimEnd(), lineNumber, tapName);
+          if (message.type === 'RECORD') countRecords(message.stream, 1);
+        }
+        yield item;
         // A state the loader emitted meanwhile is saved before the extractor is read further.
         await saving;
       }
@@ -166,12 +220,13 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
           catalog: await writePrivateJson(dir, 'catalog.json', catalog),
           ...(state ? { state: await writePrivateJson(dir, 'state.json', state) } : {}),
         })
-      : tapCsv(tapConfig as TapCsvConfig, {
+      : tapCsvChunks(tapConfig as TapCsvConfig, {
           projectRoot,
           catalog: catalog as unknown as SingerCatalog,
           ...(state ? { state } : {}),
+          onRecords: countRecords,
         });
-    const input = forward(source);
+    const input = forward(abortable(source, options.signal));
     const emitState = (value: unknown) => {
       saving = saving.then(async () => {
         await stateStore.set(stateId, { singer_state: value });
@@ -181,15 +236,22 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
       // write is not lost, it fails the run there instead of crashing the process meanwhile.
       saving.catch(() => undefined);
     };
+    // Mappers (external programs) sit between the extractor's checked output and the loader.
+    let mapped: AsyncIterable<string> = input;
+    for (const [index, mapper] of step.mappers.entries()) {
+      const resolved = resolvePlugin(project, environment, mapper, runtime);
+      const configPath = await writePrivateJson(dir, `mapper-${index}.config.json`, processConfig(resolved));
+      mapped = runExternalMapper(externalPlugin(options, resolved), configPath, mapped);
+    }
     if (target) {
       const targetConfigPath = await writePrivateJson(dir, 'target.config.json', targetConfig);
-      await runExternalTarget(target, targetConfigPath, input, emitState);
+      await runExternalTarget(target, targetConfigPath, mapped, emitState);
+    } else if (targetBuiltin === 'target-duckdb') {
+      await targetDuckdb(targetConfig as TargetDuckdbConfig, mapped, emitState, { projectRoot });
+    } else if (targetBuiltin === 'target-postgres') {
+      await targetPostgres(targetConfig as TargetPostgresConfig, mapped, emitState, { projectRoot });
     } else {
-      if (targetBuiltin === 'target-duckdb') {
-        await targetDuckdb(targetConfig as TargetDuckdbConfig, input, emitState, { projectRoot });
-      } else {
-        await targetJsonl(targetConfig as TargetJsonlConfig, input, emitState, { projectRoot });
-      }
+      await targetJsonl(targetConfig as TargetJsonlConfig, mapped, emitState, { projectRoot });
     }
     await saving;
   });
@@ -203,16 +265,44 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
   };
 }
 
+/**
+ * Refuses, before anything starts, a plugin none of whose required setting groups has every value
+ * in the run's environment (variables count: secrets arrive that way).
+ */
+export function checkRequiredSettings(
+  options: Pick<RunOptions, 'project' | 'environment' | 'runtime'>,
+  plugin: PluginEntry,
+): void {
+  const { project, environment, runtime } = options;
+  const groups = requiredSettingGroups(project, plugin);
+  if (groups.length === 0) return;
+  const resolved = resolvePlugin(project, environment, plugin, runtime);
+  const missing = unsatisfiedSettingGroups(resolved, groups);
+  if (!missing) return;
+  const first = missing[0] ?? [];
+  const unset = first.filter((name) => {
+    const value = resolved.settings.find((s) => s.name === name)?.value;
+    return value === undefined || value === null || value === '';
+  });
+  // The variable Meltano reads first for each: `<PLUGIN_NAME>_<SETTING>`.
+  const envVars = unset.map((name) => toEnvVar(resolved.naming.name, name));
+  throw new SluiceError(
+    'setting_required',
+    `${plugin.name} cannot run in environment '${environment.name}': it needs ${describeSettingGroups(missing)}, and ${unset.join(', ') || 'some of them'} ${unset.length === 1 ? 'has' : 'have'} no value there. Set ${unset.length === 1 ? 'it' : 'them'} in meltano.yml (under environments: ${environment.name}, or the plugin's config)${envVars.length ? `, or as ${envVars.join(', ')}` : ''}.`,
+    { plugin: plugin.name, environment: environment.name, settings: unset, groups: missing },
+  );
+}
+
 /** Runs a plan's steps in order; the run stops at the first step that fails. */
 export async function runPlan(
   plan: RunPlan,
   options: RunOptions,
   onStep?: (result: StepResult) => void,
 ): Promise<readonly StepResult[]> {
-  // Every plugin is checked before anything runs, so a typo fails fast.
-  // Mappers run only built in (there is none yet); extractors and loaders may be external.
+  // Every plugin is checked before anything runs, so a missing setting fails fast.
   for (const step of plan.steps) {
-    for (const mapper of step.mappers) builtinFor(options.project, mapper);
+    for (const plugin of [step.extractor, ...step.mappers, step.loader])
+      checkRequiredSettings(options, plugin);
   }
   const results: StepResult[] = [];
   for (const step of plan.steps) {
@@ -221,6 +311,9 @@ export async function runPlan(
       results.push(result);
       onStep?.(result);
     } catch (cause) {
+      // Whatever a stopped plugin reported, the run ended because it was stopped.
+      const reason = options.signal?.aborted ? options.signal.reason : undefined;
+      if (reason instanceof SluiceError) throw reason;
       if (cause instanceof SluiceError) throw cause;
       throw new SluiceError(
         'run_failed',

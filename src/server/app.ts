@@ -1,15 +1,22 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { RunService } from '../runs/run-service.js';
+import { Scheduler } from '../schedules/scheduler.js';
+import type { SecretKey } from '../secrets/secret-key.js';
+import { type SecretContext, secretEnvFor, secretValues } from '../secrets/secret-service.js';
 import type { Store } from '../store/open-store.js';
 import type { Principal } from '../tokens/principal.js';
-import type { WorkspaceContext } from '../workspaces/context.js';
 import { requirePrincipal } from './auth.js';
 import { errorBody, handleError } from './http-errors.js';
 import { requestValidatorCompiler } from './request-validation.js';
 import { gitRoutes } from './routes/git.js';
 import { promotionRoutes } from './routes/promotions.js';
+import { runRoutes } from './routes/runs.js';
+import { secretRoutes } from './routes/secrets.js';
+import { stateRoutes } from './routes/states.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { workspaceRoutes } from './routes/workspaces.js';
+import { webAppRoutes } from './web-app.js';
 
 export interface AppOptions {
   readonly store: Store;
@@ -17,6 +24,14 @@ export interface AppOptions {
   /** The URL users see; a function when it is known only after listening (port 0). */
   readonly publicUrl: string | (() => string);
   readonly logger?: boolean;
+  /** The server's data folder: runs work in `work/<workspace>` under it. */
+  readonly dataDir: string;
+  /** Workers that execute pipeline runs in this process. */
+  readonly runWorkers?: number;
+  /** How often the scheduler looks for due schedules (default 20 s). */
+  readonly schedulerTickMs?: number;
+  /** Encrypts and decrypts workspace secrets (see secrets/secret-key.ts). */
+  readonly secretKey: SecretKey;
 }
 
 /** The HTTP application: REST API under /api/v1, Git smart HTTP under /git. */
@@ -34,9 +49,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(requestValidatorCompiler());
   const publicUrl = options.publicUrl;
-  const context: WorkspaceContext = {
+  const context: SecretContext = {
     store: options.store,
     reposDir: options.reposDir,
+    secretKey: options.secretKey,
     get publicUrl() {
       return typeof publicUrl === 'function' ? publicUrl() : publicUrl;
     },
@@ -74,6 +90,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   workspaceRoutes(app, context, principalOf);
   tokenRoutes(app, options.store, principalOf);
   promotionRoutes(app, context, principalOf);
+  secretRoutes(app, context, principalOf);
+  // Runs that a stopped server left running are settled before any request is served.
+  const runs = new RunService(context, {
+    dataDir: options.dataDir,
+    workers: options.runWorkers,
+    // Secrets reach plugins as variables, so Meltano's precedence (variables first) applies to them.
+    secrets: (workspace, environment) => secretEnvFor(context, workspace, environment),
+    secretValues: (workspace) => secretValues(context, workspace),
+  });
+  await runs.recover();
+  const scheduler = new Scheduler(context, runs, options.schedulerTickMs);
+  scheduler.start();
+  // Tests drive the scheduler's clock through this.
+  app.decorate('scheduler', scheduler);
+  const runStreams = runRoutes(app, context, runs, principalOf);
+  // Before connections are drained: open log streams would keep the server from closing, and
+  // running plugins must be stopped while the database is still open.
+  app.addHook('preClose', async () => {
+    runStreams.closeStreams();
+    await scheduler.stop();
+    await runs.close();
+  });
+  stateRoutes(app, context, principalOf);
   gitRoutes(app, options.store, context);
+  webAppRoutes(app);
   return app;
 }

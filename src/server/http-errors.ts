@@ -31,12 +31,19 @@ const STATUS: Record<SluiceErrorCode, number> = {
   plugin_unsupported: 422,
   run_invalid: 400,
   run_failed: 422,
+  run_cancelled: 409,
+  setting_required: 422,
   install_failed: 422,
   unauthorized: 401,
   forbidden: 403,
   conflict: 409,
   not_found: 404,
   server_unreachable: 502,
+  secret_not_found: 404,
+  // The operator's configuration, not the caller's request: the server cannot serve the secret.
+  secret_key_invalid: 500,
+  secret_key_mismatch: 500,
+  secret_unreadable: 500,
 };
 
 export interface ErrorBody {

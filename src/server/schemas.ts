@@ -39,6 +39,11 @@ export const workspaceSchema = {
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
     protected: { type: 'boolean' },
+    schedulesEnabled: {
+      type: 'boolean',
+      description:
+        "Whether the server runs the schedules of the workspace's meltano.yml (default: off when the active environment is dev)",
+    },
     ownedKeys: { type: 'array', items: { type: 'string' } },
     status: {
       type: 'object',

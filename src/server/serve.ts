@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { reconcilePromotions } from '../promotion/promotion-service.js';
+import { loadSecretKey } from '../secrets/secret-key.js';
 import { openStore, type Store } from '../store/open-store.js';
 import { ensureAdminToken } from '../tokens/token-service.js';
 import { recoverRepositories } from '../workspaces/recover.js';
@@ -14,7 +15,11 @@ export interface ServeOptions {
   readonly databaseUrl?: string;
   readonly publicUrl?: string;
   readonly adminToken?: string;
+  /** SLUICE_SECRET_KEY: 32 bytes as hex or base64; unset: `secret.key` in the data folder. */
+  readonly secretKey?: string;
   readonly logger?: boolean;
+  /** How often the scheduler looks for due schedules (default 20 s; tests drive it themselves). */
+  readonly schedulerTickMs?: number;
 }
 
 export interface RunningServer {
@@ -38,6 +43,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   mkdirSync(reposDir, { recursive: true });
   // Scratch repositories of promotions a killed server left behind: never needed again.
   rmSync(join(dataDir, 'tmp'), { recursive: true, force: true });
+  // A bad SLUICE_SECRET_KEY stops the start here, before anything is opened.
+  const secretKey = await loadSecretKey({ fromEnv: options.secretKey, dataDir });
   const store = await openStore({ databaseUrl: options.databaseUrl, dataDir });
   try {
     const admin = await ensureAdminToken(store, { dataDir, fixedToken: options.adminToken });
@@ -47,7 +54,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await reconcilePromotions(recovery);
     // The public URL must be known before routes answer; with port 0 it is fixed after listen.
     let publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? '';
-    const app = await buildApp({ store, reposDir, publicUrl: () => publicUrl, logger: options.logger });
+    const app = await buildApp({
+      store,
+      reposDir,
+      dataDir,
+      schedulerTickMs: options.schedulerTickMs,
+      publicUrl: () => publicUrl,
+      logger: options.logger,
+      secretKey,
+    });
     const address = await app.listen({ host: options.host, port: options.port });
     const url = address.replace('[::1]', 'localhost');
     if (!publicUrl) publicUrl = url;

@@ -6,6 +6,8 @@ import { SluiceError } from '../errors.js';
 import * as initial from './migrations/0001-initial.js';
 import * as promotions from './migrations/0002-promotions.js';
 import * as state from './migrations/0003-state.js';
+import * as secrets from './migrations/0004-secrets.js';
+import * as runs from './migrations/0005-runs.js';
 import type { Database } from './schema.js';
 
 /** Database drivers load only when a store opens (the CLI's other commands never need them). */
@@ -25,6 +27,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-promotions': promotions,
   '0003-state': state,
+  '0004-secrets': secrets,
+  '0005-runs': runs,
 };
 
 export interface StoreOptions {

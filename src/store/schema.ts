@@ -10,6 +10,11 @@ export interface Database {
   tokens: TokenTable;
   promotions: PromotionTable;
   state: StateTable;
+  secrets: SecretTable;
+  runs: RunTable;
+  run_log_lines: RunLogLineTable;
+  workspace_states: WorkspaceStateTable;
+  schedule_marks: ScheduleMarkTable;
 }
 
 export interface WorkspaceTable {
@@ -32,6 +37,8 @@ export interface WorkspaceTable {
   protected: Generated<number>;
   /** JSON list of top-level meltano.yml keys that keep this workspace's value when promoted into; null: the default. */
   owned_keys: string | null;
+  /** 1 or 0 when set; null: the default (on, except where the active environment is `dev`). */
+  schedules_enabled: number | null;
 }
 
 /** Old repository names of renamed workspaces: clones made before a rename keep working. */
@@ -79,4 +86,73 @@ export interface StateTable {
   /** JSON text: `{"singer_state": {...}}`, as Meltano stores and shows it. */
   value: string;
   updated_at: string;
+}
+
+/** A workspace's secret for one environment, or for all; the value only ever encrypted. */
+export interface SecretTable {
+  workspace_id: string;
+  /** '' for all environments (a real name is never empty), so the primary key works on both databases. */
+  environment: string;
+  /** An environment variable name: plugins receive the value under it. */
+  name: string;
+  /** `v1.<key id>.<base64 of iv | tag | AES-256-GCM ciphertext>`: see secrets/secret-cipher.ts. */
+  ciphertext: string;
+  created_at: string;
+  updated_at: string;
+  /** The token name that last set it. */
+  updated_by: string;
+}
+
+export type RunStatus = 'queued' | 'running' | 'success' | 'failed' | 'cancelled';
+
+/** One pipeline run in a workspace (an attempt counter covers its retries). */
+export interface RunTable {
+  id: string;
+  workspace_id: string;
+  environment: string;
+  commit: string;
+  /** JSON array of the block names asked for (a job's name stays in `job`). */
+  blocks: string;
+  job: string | null;
+  /** What the concurrency guard compares: the job name, or the blocks joined by spaces. */
+  pipeline: string;
+  status: RunStatus;
+  trigger: 'api' | 'schedule';
+  schedule_name: string | null;
+  /** A state ID the run uses instead of the generated one (schedules of an extractor and loader). */
+  state_id: string | null;
+  attempt: number;
+  max_retries: number;
+  timeout_seconds: number | null;
+  /** JSON object: RECORD messages by stream. */
+  records_by_stream: string;
+  /** JSON `{code, message}` of a failed or cancelled run. */
+  error: string | null;
+  created_at: string;
+  created_by: string;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
+/** A run's log, one redacted line per row. */
+export interface RunLogLineTable {
+  run_id: string;
+  seq: number;
+  at: string;
+  text: string;
+}
+
+/** Singer state of a workspace's runs, by Meltano state ID: never shared between workspaces. */
+export interface WorkspaceStateTable {
+  workspace_id: string;
+  state_id: string;
+  value: string;
+  updated_at: string;
+}
+
+/** When the scheduler last started each schedule of a workspace. */
+export interface ScheduleMarkTable {
+  workspace_id: string;
+  schedule_name: string;
+  last_run_at: string;
 }

@@ -88,6 +88,7 @@ export async function renameRepository(
 export async function deleteWorkspace(db: Kysely<Database>, id: string): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await tx.deleteFrom('repository_aliases').where('workspace_id', '=', id).execute();
+    await tx.deleteFrom('secrets').where('workspace_id', '=', id).execute();
     await tx.deleteFrom('workspaces').where('id', '=', id).execute();
   });
 }

@@ -1,3 +1,4 @@
+import { configMatrix } from '../config/matrix.js';
 import { LIST_MASK, PRINT_MASK, processConfig, redactedValue } from '../config/process.js';
 import { resolvePlugin } from '../config/resolve.js';
 import { findEnvironment } from '../config/select-environment.js';
@@ -100,6 +101,60 @@ export async function pluginConfigView(
       ...(s.envVar ? { envVar: s.envVar } : {}),
       ...(s.unexpandedValue !== undefined && !s.sensitive ? { unexpandedValue: s.unexpandedValue } : {}),
       ...(s.inheritedFrom ? { inheritedFrom: s.inheritedFrom } : {}),
+    })),
+  };
+}
+
+/** Every plugin's settings across every environment, as the web UI's Configuration page shows them. */
+export interface ConfigurationView {
+  readonly workspaceId: string;
+  readonly commit: string;
+  readonly activeEnvironment: string | null;
+  readonly environments: readonly string[];
+  readonly plugins: readonly {
+    readonly name: string;
+    readonly type: string;
+    readonly settings: readonly {
+      readonly name: string;
+      readonly sensitive: boolean;
+      /** The value is not the same in every environment. */
+      readonly differs: boolean;
+      readonly values: Readonly<Record<string, { value: YamlValue; source: string } | null>>;
+    }[];
+  }[];
+}
+
+/**
+ * The configuration matrix of every plugin of the commit a workspace runs: each setting resolved in
+ * each environment with its source, secrets masked. Like the other views, it sees no server
+ * variables; a setting that a workspace secret will fill at run time shows as unset here.
+ */
+export async function workspaceConfiguration(
+  context: WorkspaceContext,
+  row: WorkspaceRow,
+): Promise<ConfigurationView> {
+  const { project, commit } = await projectAtCommit(context, row);
+  const runtime = { shell: {}, dotenv: {} };
+  const matrices = project.plugins.map((plugin) => configMatrix(project, plugin, runtime, LIST_MASK));
+  return {
+    workspaceId: row.id,
+    commit,
+    activeEnvironment: row.active_environment,
+    environments: matrices[0]?.environments ?? project.environments.map((e) => e.name),
+    plugins: matrices.map((matrix) => ({
+      name: matrix.plugin.name,
+      type: matrix.plugin.type,
+      settings: matrix.rows.map((settingRow) => ({
+        name: settingRow.name,
+        sensitive: Object.values(settingRow.cells).some((c) => c?.setting.sensitive === true),
+        differs: settingRow.differs,
+        values: Object.fromEntries(
+          Object.entries(settingRow.cells).map(([env, cell]) => [
+            env,
+            cell ? { value: cell.value, source: cell.source } : null,
+          ]),
+        ),
+      })),
     })),
   };
 }

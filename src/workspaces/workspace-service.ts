@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { findEnvironment } from '../config/select-environment.js';
 import { SluiceError } from '../errors.js';
 import { commitFiles, initBareRepository } from '../git/bare-repository.js';
@@ -7,6 +8,7 @@ import { scaffoldProject } from '../project/scaffold.js';
 import { newId } from '../store/ids.js';
 import { decodeCursor, encodeCursor } from '../store/keyset-page.js';
 import { isUniqueViolation } from '../store/open-store.js';
+import { activeRunCount } from '../store/runs.js';
 import {
   deleteWorkspace as deleteRow,
   findWorkspaceById,
@@ -41,6 +43,8 @@ export interface Workspace {
   readonly protected: boolean;
   /** Top-level meltano.yml keys that keep this workspace's value when promoted into. */
   readonly ownedKeys: readonly string[];
+  /** Whether the server runs the schedules of its meltano.yml. */
+  readonly schedulesEnabled: boolean;
   readonly status: WorkspaceStatus;
 }
 
@@ -56,6 +60,11 @@ export function ownedKeys(row: WorkspaceRow): string[] {
   return row.owned_keys ? (JSON.parse(row.owned_keys) as string[]) : ['project_id', 'default_environment'];
 }
 
+/** The workspace's switch, else the default: schedules run except where the active environment is `dev`. */
+export function schedulesEnabled(row: WorkspaceRow): boolean {
+  return row.schedules_enabled === null ? row.active_environment !== 'dev' : row.schedules_enabled === 1;
+}
+
 export function toWorkspace(context: WorkspaceContext, row: WorkspaceRow): Workspace {
   return {
     id: row.id,
@@ -67,6 +76,7 @@ export function toWorkspace(context: WorkspaceContext, row: WorkspaceRow): Works
     updatedAt: row.updated_at,
     protected: row.protected === 1,
     ownedKeys: ownedKeys(row),
+    schedulesEnabled: schedulesEnabled(row),
     status: workspaceStatus(row),
   };
 }
@@ -123,6 +133,7 @@ export async function createWorkspace(
     checked_commit: commit,
     last_good_commit: commit,
     config_error: null,
+    schedules_enabled: null,
     owned_keys: null,
   };
   try {
@@ -185,7 +196,13 @@ export async function getWorkspace(context: WorkspaceContext, row: WorkspaceRow)
 export async function updateWorkspace(
   context: WorkspaceContext,
   row: WorkspaceRow,
-  changes: { name?: unknown; activeEnvironment?: unknown; protected?: unknown; ownedKeys?: unknown },
+  changes: {
+    name?: unknown;
+    activeEnvironment?: unknown;
+    protected?: unknown;
+    ownedKeys?: unknown;
+    schedulesEnabled?: unknown;
+  },
 ): Promise<Workspace> {
   const now = new Date().toISOString();
   let current = await refreshWorkspaceState(context, row);
@@ -215,6 +232,20 @@ export async function updateWorkspace(
     const flag = changes.protected ? 1 : 0;
     await updateRow(context.store.db, current.id, { protected: flag, updated_at: now });
     current = { ...current, protected: flag, updated_at: now };
+  }
+  if (changes.schedulesEnabled !== undefined) {
+    if (typeof changes.schedulesEnabled !== 'boolean' && changes.schedulesEnabled !== null) {
+      throw new SluiceError(
+        'validation_failed',
+        'schedulesEnabled must be true, false or null (the default).',
+        {
+          field: 'schedulesEnabled',
+        },
+      );
+    }
+    const flag = changes.schedulesEnabled === null ? null : changes.schedulesEnabled ? 1 : 0;
+    await updateRow(context.store.db, current.id, { schedules_enabled: flag, updated_at: now });
+    current = { ...current, schedules_enabled: flag, updated_at: now };
   }
   if (changes.ownedKeys !== undefined) {
     const keys = changes.ownedKeys;
@@ -257,6 +288,14 @@ export async function updateWorkspace(
  * cannot be deleted it is put back and nothing is lost.
  */
 export async function deleteWorkspace(context: WorkspaceContext, row: WorkspaceRow): Promise<void> {
+  const active = await activeRunCount(context.store.db, row.id);
+  if (active > 0) {
+    throw new SluiceError(
+      'conflict',
+      `Workspace '${row.name}' has ${active} run${active === 1 ? '' : 's'} queued or running. Cancel ${active === 1 ? 'it' : 'them'} (or wait), then delete the workspace.`,
+      { workspace: row.id, activeRuns: active },
+    );
+  }
   const path = repositoryPath(context, row.repository_name);
   const trash = `${path}.deleting-${process.pid}-${Date.now()}`;
   const present = existsSync(path);
@@ -268,4 +307,6 @@ export async function deleteWorkspace(context: WorkspaceContext, row: WorkspaceR
     throw error;
   }
   if (present) await rm(trash, { recursive: true, force: true });
+  // The folder its runs worked in (databases, virtualenvs) goes with it; `work/` sits beside `repos/`.
+  await rm(join(dirname(context.reposDir), 'work', row.id), { recursive: true, force: true });
 }

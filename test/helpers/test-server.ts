@@ -66,7 +66,15 @@ export async function startTestServer(kind: 'sqlite' | 'postgres'): Promise<Test
     };
   }
   const adminToken = `test-admin-${randomBytes(12).toString('hex')}`;
-  const server = await startServer({ host: '127.0.0.1', port: 0, dataDir, databaseUrl, adminToken });
+  // The scheduler's own clock never fires in tests: they call its tick with the time they want.
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    databaseUrl,
+    adminToken,
+    schedulerTickMs: 24 * 3600 * 1000,
+  });
   return {
     server,
     url: server.url,

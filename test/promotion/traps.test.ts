@@ -44,6 +44,7 @@ function row(name: string, activeEnvironment: string | null): WorkspaceRow {
     version: 1,
     protected: 0,
     owned_keys: null,
+    schedules_enabled: null,
   };
 }
 

@@ -1,20 +1,20 @@
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInProcess } from '../helpers/in-process-cli.js';
 
 const FIXTURE = resolve(import.meta.dirname, '../fixtures/tap-numbers');
 const VENV_PROGRAM = '.sluice/venvs/extractors/tap-numbers/bin/tap-numbers';
 
-function meltanoYml(wheel: string, count: number): string {
+function meltanoYml(count: number): string {
   return `
 default_environment: dev
 plugins:
   extractors:
   - name: tap-numbers
-    pip_url: ${wheel}
+    pip_url: --no-build-isolation ${FIXTURE}
     config:
       count: ${count}
   - name: tap-numbers-fail
@@ -30,6 +30,9 @@ plugins:
   - name: target-jsonl
     config:
       destination_path: out
+  - name: target-duckdb
+    config:
+      filepath: out/warehouse.duckdb
   - name: target-broken
     executable: bin/target-broken
   - name: target-lines
@@ -41,7 +44,7 @@ environments:
 `;
 }
 
-/** The process's variables, offline for pip (the tests install a wheel, which needs no index). */
+/** The process's variables, offline for pip (the fixture builds with its own in-tree backend: no index needed). */
 function cliEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
@@ -65,7 +68,6 @@ with open(config["path"], "a") as out:
 `;
 
 let root: string;
-let wheel: string;
 
 const sluice = (...args: string[]) => runInProcess(args, root, cliEnv());
 
@@ -84,8 +86,7 @@ async function savedState(id: string): Promise<unknown> {
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'sluice-external-'));
-  wheel = execFileSync('python3', [join(FIXTURE, 'build_wheel.py'), root], { encoding: 'utf8' }).trim();
-  writeFileSync(join(root, 'meltano.yml'), meltanoYml(wheel, 5));
+  writeFileSync(join(root, 'meltano.yml'), meltanoYml(5));
   mkdirSync(join(root, 'bin'));
   writeFileSync(
     join(root, 'bin/target-broken'),
@@ -134,13 +135,39 @@ describe('sluice run with an external tap', () => {
   });
 
   it('resumes from the saved state on the next run, without duplicates', async () => {
-    writeFileSync(join(root, 'meltano.yml'), meltanoYml(wheel, 7));
+    writeFileSync(join(root, 'meltano.yml'), meltanoYml(7));
     const result = await sluice('run', 'tap-numbers', 'target-jsonl');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('numbers: 2 records');
     expect(jsonLines(join(root, 'out/numbers.jsonl')).map((r) => (r as { n: number }).n)).toEqual([
       1, 2, 3, 4, 5, 6, 7,
     ]);
+  });
+
+  it('runs the installed tap into target-duckdb: a typed table, upserted on the key', async () => {
+    const first = await sluice('run', 'tap-numbers', 'target-duckdb');
+    expect(first.stderr).not.toContain('error');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toContain('numbers: 7 records');
+    const again = await sluice('run', 'tap-numbers', 'target-duckdb', '--full-refresh');
+    expect(again.status).toBe(0);
+    const instance = await DuckDBInstance.fromCache(join(root, 'out/warehouse.duckdb'));
+    const connection = await instance.connect();
+    try {
+      const rows = (
+        await connection.runAndReadAll('SELECT n, square FROM numbers ORDER BY n')
+      ).getRowObjectsJson();
+      expect(rows).toEqual([1, 2, 3, 4, 5, 6, 7].map((n) => ({ n: String(n), square: String(n * n) })));
+      const types = (
+        await connection.runAndReadAll(
+          "SELECT data_type FROM information_schema.columns WHERE table_name = 'numbers' ORDER BY column_name",
+        )
+      ).getRowObjectsJson();
+      expect(types).toEqual([{ data_type: 'BIGINT' }, { data_type: 'BIGINT' }]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
   });
 
   it('fails the run with the exit status and last stderr lines of a tap that exits non-zero', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runInProcess } from '../helpers/in-process-cli.js';
@@ -25,10 +25,26 @@ plugins:
     select:
     - products.sku
   - name: tap-postgres
+  - name: tap-secret-api
+    inherit_from: tap-csv
+    settings:
+    - name: api_key
+      kind: password
+    settings_group_validation:
+    - [api_key]
   mappers:
   - name: meltano-map-transformer
     mappings:
     - name: hash-emails
+  - name: upper-names
+    executable: bin/upper-names
+    config:
+      field: name
+    mappings:
+    - name: shout-names
+      config:
+        field: name
+        suffix: '!'
   loaders:
   - name: target-jsonl
     variant: andyh1203
@@ -58,8 +74,21 @@ environments:
   state_id_suffix: \${CI_BRANCH}
 `;
 
+/** A Singer mapper: upper-cases one field of every record (and adds a suffix), passing other messages on. */
+const UPPER_NAMES = `#!/usr/bin/env python3
+import json, sys
+config = json.load(open(sys.argv[sys.argv.index("--config") + 1]))
+for line in sys.stdin:
+    message = json.loads(line)
+    if message["type"] == "RECORD":
+        record = message["record"]
+        record[config["field"]] = record[config["field"]].upper() + config.get("suffix", "")
+    print(json.dumps(message), flush=True)
+`;
+
 function project(): string {
   return tempProject({
+    'bin/upper-names': UPPER_NAMES,
     'meltano.yml': MELTANO_YML,
     'data/dev.csv': 'id,name\n1,dev-ann\n2,dev-bo\n',
     'data/prod.csv': 'id,name\n10,prod-cy\n11,prod-di\n12,prod-ed\n',
@@ -153,7 +182,10 @@ describe('sluice run', () => {
     [['tap-nope', 'target-jsonl'], "'tap-nope' is neither an extractor"],
     [['tap-csv'], "Extractor 'tap-csv' has no loader after it"],
     [['tap-postgres', 'target-jsonl'], "'tap-postgres' could not be started: no executable 'tap-postgres'"],
-    [['tap-csv', 'hash-emails', 'target-jsonl'], "mapper 'meltano-map-transformer' is not built into Sluice"],
+    [
+      ['tap-csv', 'hash-emails', 'target-jsonl'],
+      "'meltano-map-transformer' could not be started: no executable",
+    ],
   ])('refuses %o with a clear message and writes nothing', async (args, words) => {
     const root = project();
     const result = await runInProcess(['run', ...args], root);
@@ -222,7 +254,62 @@ environments:
   });
 });
 
+describe('sluice run with mappers and required settings', () => {
+  it('sends the records through an external mapper, or one of its mappings with that config', async () => {
+    const root = project();
+    chmodSync(join(root, 'bin/upper-names'), 0o755);
+    const mapped = await runInProcess(['run', 'tap-csv', 'upper-names', 'target-jsonl'], root);
+    expect(mapped.stderr).not.toContain('error');
+    expect(mapped.status).toBe(0);
+    expect(jsonLines(join(root, 'out/dev/people.jsonl'))).toEqual([
+      { id: '1', name: 'DEV-ANN' },
+      { id: '2', name: 'DEV-BO' },
+    ]);
+    const shouted = await runInProcess(
+      ['run', 'tap-csv', 'shout-names', 'target-jsonl', '--full-refresh'],
+      root,
+    );
+    expect(shouted.status).toBe(0);
+    expect(jsonLines(join(root, 'out/dev/people.jsonl')).slice(2)).toEqual([
+      { id: '1', name: 'DEV-ANN!' },
+      { id: '2', name: 'DEV-BO!' },
+    ]);
+  });
+
+  it('refuses, before starting, a plugin whose required setting has no value, naming it and the environment', async () => {
+    const root = project();
+    const refused = await runInProcess(
+      ['--environment', 'prod', 'run', 'tap-secret-api', 'target-jsonl'],
+      root,
+    );
+    expectUserError(refused, "tap-secret-api cannot run in environment 'prod': it needs api_key");
+    expect(refused.stderr).toContain('TAP_SECRET_API_API_KEY');
+    expect(existsSync(join(root, 'out'))).toBe(false);
+    // A variable counts, as for Meltano: that is how secrets arrive.
+    const given = await runInProcess(['run', 'tap-secret-api', 'target-jsonl'], root, {
+      ...(process.env as Record<string, string>),
+      TAP_SECRET_API_API_KEY: 'k-123456',
+    });
+    expect(given.stderr).not.toContain('error');
+    expect(given.status).toBe(0);
+  });
+});
+
 describe('sluice state', () => {
+  it("copies one state ID's state to another", async () => {
+    const root = project();
+    const value = '{"singer_state": {"bookmarks": {"people": {}}}}';
+    expect((await runInProcess(['state', 'set', 'dev:a-to-b', value], root)).status).toBe(0);
+    expect((await runInProcess(['state', 'copy', 'dev:a-to-b', 'prod:a-to-b'], root)).status).toBe(0);
+    expect(JSON.parse((await runInProcess(['state', 'get', 'prod:a-to-b'], root)).stdout)).toEqual(
+      JSON.parse(value),
+    );
+    expectUserError(
+      await runInProcess(['state', 'copy', 'dev:nope', 'prod:x'], root),
+      "No state is stored under 'dev:nope'",
+    );
+  });
+
   it('sets, gets, lists by pattern and clears a state', async () => {
     const root = project();
     const value = '{"singer_state": {"bookmarks": {"people": {"replication_key_value": 3}}}}';

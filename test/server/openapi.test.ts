@@ -42,7 +42,7 @@ describe.each(kinds)('the OpenAPI document (%s)', (kind) => {
     expect(doc.paths['/api/v1/health']?.get?.security).toEqual([]);
   });
 
-  it('lists the workspace, token and promotion operations, and nothing outside the API', () => {
+  it('lists the workspace, token, promotion, secret, run and state operations, and nothing outside the API', () => {
     const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
     );
@@ -56,6 +56,7 @@ describe.each(kinds)('the OpenAPI document (%s)', (kind) => {
         'DELETE /api/v1/workspaces/{id}',
         'GET /api/v1/workspaces/{id}/environments',
         'GET /api/v1/workspaces/{id}/plugins/{plugin}/config',
+        'GET /api/v1/workspaces/{id}/configuration',
         'POST /api/v1/tokens',
         'GET /api/v1/tokens',
         'DELETE /api/v1/tokens/{id}',
@@ -63,6 +64,19 @@ describe.each(kinds)('the OpenAPI document (%s)', (kind) => {
         'GET /api/v1/workspaces/{id}/promotions',
         'POST /api/v1/workspaces/{id}/promotions/{promotion}/revert',
         'POST /api/v1/promotions/{promotion}/revert',
+        'PUT /api/v1/workspaces/{id}/secrets/{name}',
+        'GET /api/v1/workspaces/{id}/secrets',
+        'DELETE /api/v1/workspaces/{id}/secrets/{name}',
+        'POST /api/v1/workspaces/{id}/runs',
+        'GET /api/v1/workspaces/{id}/runs',
+        'GET /api/v1/workspaces/{id}/runs/{run}',
+        'POST /api/v1/workspaces/{id}/runs/{run}/cancel',
+        'GET /api/v1/workspaces/{id}/runs/{run}/log',
+        'GET /api/v1/workspaces/{id}/state',
+        'GET /api/v1/workspaces/{id}/state/{stateId}',
+        'PUT /api/v1/workspaces/{id}/state/{stateId}',
+        'DELETE /api/v1/workspaces/{id}/state/{stateId}',
+        'POST /api/v1/workspaces/{id}/state/{stateId}/copy',
       ].sort(),
     );
   });

@@ -120,6 +120,7 @@ describe.each(kinds)('workspaces over the API and Git (%s)', (kind) => {
       updatedAt: expect.any(String),
       protected: false,
       ownedKeys: ['project_id', 'default_environment'],
+      schedulesEnabled: false,
       status: {
         commit: expect.stringMatching(/^[0-9a-f]{40}$/),
         lastGoodCommit: ws.status.commit,

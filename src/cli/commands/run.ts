@@ -41,6 +41,18 @@ export async function run(
   const plan = planRun(context.project, blocks);
   const stateStore = await openLocalStateStore(context.project.root);
   const started = performance.now();
+  // Ctrl-C (or a TERM from a supervisor) stops every plugin of the run; the state stays at the
+  // last one the loader confirmed.
+  const controller = new AbortController();
+  const interrupt = (signal: NodeJS.Signals) =>
+    controller.abort(
+      new SluiceError(
+        'run_cancelled',
+        `The run was interrupted (${signal}). The state stays at the last one the loader confirmed; run it again to resume.`,
+      ),
+    );
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     await runPlan(
       plan,
@@ -51,10 +63,14 @@ export async function run(
         stateStore,
         ...(options.stateIdSuffix !== undefined ? { stateIdSuffix: options.stateIdSuffix } : {}),
         fullRefresh: options.fullRefresh === true,
+        signal: controller.signal,
+        log: (line) => io.stderr(`${line}\n`),
       },
       (result) => io.stdout(summary(result)),
     );
   } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     await stateStore.close();
   }
   io.stdout(`Run completed in ${((performance.now() - started) / 1000).toFixed(2)} s\n`);

@@ -23,6 +23,7 @@ export async function serve(io: CliIo, flags: ServeFlags): Promise<void> {
     databaseUrl: io.env.SLUICE_DATABASE_URL || undefined,
     publicUrl: io.env.SLUICE_PUBLIC_URL || undefined,
     adminToken: io.env.SLUICE_ADMIN_TOKEN || undefined,
+    secretKey: io.env.SLUICE_SECRET_KEY || undefined,
   });
   io.stdout(
     `Sluice is listening on ${server.url} (metadata: ${server.store.kind}); repository URLs start with ${server.publicUrl}/git/\n`,

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { SluiceError } from '../../errors.js';
 import { findProjectRoot } from '../../project/find-root.js';
-import { type LocalStateStore, openLocalStateStore, parseStoredState } from '../../runs/local-state-store.js';
+import { openLocalStateStore, parseStoredState, type StateStore } from '../../runs/local-state-store.js';
 import type { GlobalOptions } from '../global-options.js';
 import type { CliIo } from '../io.js';
 
 async function withStore<T>(
   globals: GlobalOptions,
   io: CliIo,
-  use: (store: LocalStateStore) => Promise<T>,
+  use: (store: StateStore) => Promise<T>,
 ): Promise<T> {
   const store = await openLocalStateStore(findProjectRoot(io.cwd, globals.projectRoot));
   try {
@@ -76,4 +76,14 @@ export async function stateClear(globals: GlobalOptions, io: CliIo, stateId: str
   const deleted = await withStore(globals, io, (store) => store.clear(stateId));
   if (!deleted) throw notFound(stateId);
   io.stderr(`State for '${stateId}' was cleared.\n`);
+}
+
+/** `sluice state copy SRC DST`: DST gets SRC's state (replacing its own), as `meltano state copy`. */
+export async function stateCopy(globals: GlobalOptions, io: CliIo, source: string, destination: string) {
+  await withStore(globals, io, async (store) => {
+    const entry = await store.get(source);
+    if (!entry) throw notFound(source);
+    await store.set(destination, entry.value);
+  });
+  io.stderr(`State of '${source}' was copied to '${destination}'.\n`);
 }

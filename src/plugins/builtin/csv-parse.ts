@@ -32,7 +32,29 @@ export interface CsvRow {
   readonly line: number;
 }
 
-type State = 'start_field' | 'in_field' | 'escape' | 'in_quoted' | 'escape_in_quoted' | 'quote_in_quoted';
+// Parser states, as small integers: the hot loop compares them on every character.
+const START_FIELD = 0;
+const IN_FIELD = 1;
+const ESCAPE = 2;
+const IN_QUOTED = 3;
+const ESCAPE_IN_QUOTED = 4;
+const QUOTE_IN_QUOTED = 5;
+type State =
+  | typeof START_FIELD
+  | typeof IN_FIELD
+  | typeof ESCAPE
+  | typeof IN_QUOTED
+  | typeof ESCAPE_IN_QUOTED
+  | typeof QUOTE_IN_QUOTED;
+
+/** Where `search` next occurs in `text` from `from`, or the text's length. */
+function indexOrLength(text: string, search: string, from: number): number {
+  const at = text.indexOf(search, from);
+  return at < 0 ? text.length : at;
+}
+
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
 
 /**
  * Parses CSV text arriving in chunks of any size, yielding rows as soon as they are complete, so a
@@ -46,8 +68,25 @@ export async function* parseCsv(
   dialect: CsvDialect,
   source: string,
 ): AsyncGenerator<CsvRow> {
-  const { delimiter, quotechar, doublequote, escapechar, skipinitialspace, strict } = dialect;
-  let state = 'start_field' as State;
+  for await (const rows of parseCsvBatches(chunks, dialect, source)) yield* rows;
+}
+
+/**
+ * `parseCsv`, yielding the rows each chunk completes together (never an empty list): a consumer
+ * then pays for one asynchronous step per chunk rather than per row.
+ */
+export async function* parseCsvBatches(
+  chunks: AsyncIterable<string>,
+  dialect: CsvDialect,
+  source: string,
+): AsyncGenerator<readonly CsvRow[]> {
+  const { doublequote, skipinitialspace, strict } = dialect;
+  const delimiter = dialect.delimiter.charCodeAt(0);
+  const quotechar = dialect.quotechar.charCodeAt(0);
+  // No character code is negative: without an escapechar, nothing matches it.
+  const escapeText = dialect.escapechar;
+  const escapechar = escapeText === null ? -1 : escapeText.charCodeAt(0);
+  let state = START_FIELD as State;
   let row: string[] = [];
   let field = '';
   let line = 1;
@@ -57,91 +96,120 @@ export async function* parseCsv(
   const fail = (message: string): SluiceError =>
     new SluiceError('validation_failed', `${source}:${line}: ${message}`, { file: source, line });
 
+  const endRow = (completed: CsvRow[]): void => {
+    completed.push({ fields: row, line: rowLine });
+    row = [];
+    rowLine = line + 1;
+  };
+
+  // The states follow csv.reader's. Runs of ordinary characters (inside a field) are sliced out of
+  // the chunk in one go; every other character is one step of the state machine. `line` counts
+  // every `\n` consumed, data ones included.
   const consume = (text: string): CsvRow[] => {
     const completed: CsvRow[] = [];
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i] as string;
+    const length = text.length;
+    let nextNewline = -1;
+    let nextDelimiter = -1;
+    let nextEscape = -1;
+    let i = 0;
+    while (i < length) {
+      const c = text.charCodeAt(i);
+      if (state === IN_FIELD) {
+        // The field ends at the first line ending, delimiter or escapechar: found with indexOf
+        // (fast on long text), each position kept until the parse has passed it.
+        if (nextNewline < i) nextNewline = indexOrLength(text, '\n', i);
+        if (nextDelimiter < i) nextDelimiter = indexOrLength(text, dialect.delimiter, i);
+        if (escapeText !== null && nextEscape < i) nextEscape = indexOrLength(text, escapeText, i);
+        let end = Math.min(nextDelimiter, nextNewline);
+        if (escapeText !== null && nextEscape < end) end = nextEscape;
+        const d = text.charCodeAt(end);
+        if (end > i) field += text.slice(i, end);
+        if (end === length) break;
+        i = end + 1;
+        if (d === NEWLINE) {
+          row.push(field);
+          field = '';
+          endRow(completed);
+          state = START_FIELD;
+        } else if (d === escapechar) {
+          state = ESCAPE;
+        } else {
+          row.push(field);
+          field = '';
+          state = START_FIELD;
+        }
+        if (d === NEWLINE) line++;
+        continue;
+      }
+      if (state === IN_QUOTED) {
+        let end = i;
+        let d = c;
+        while (d !== escapechar && d !== quotechar) {
+          if (d === NEWLINE) line++;
+          if (++end === length) break;
+          d = text.charCodeAt(end);
+        }
+        if (end > i) field += text.slice(i, end);
+        if (end === length) break;
+        i = end + 1;
+        if (d === escapechar) state = ESCAPE_IN_QUOTED;
+        else state = doublequote ? QUOTE_IN_QUOTED : IN_FIELD;
+        if (d === NEWLINE) line++;
+        continue;
+      }
       switch (state) {
-        case 'start_field':
-          if (c === '\n') {
+        case START_FIELD:
+          if (c === NEWLINE) {
             // An empty line is an empty row (as csv.reader yields []); a line ending after a
             // delimiter closes a last, empty field.
             if (row.length > 0) row.push('');
-            completed.push({ fields: row, line: rowLine });
-            row = [];
-            rowLine = line + 1;
+            endRow(completed);
           } else if (c === quotechar) {
-            state = 'in_quoted';
+            state = IN_QUOTED;
           } else if (c === escapechar) {
-            state = 'escape';
-          } else if (c === ' ' && skipinitialspace) {
+            state = ESCAPE;
+          } else if (c === SPACE && skipinitialspace) {
             // dropped
           } else if (c === delimiter) {
             row.push('');
           } else {
-            field += c;
-            state = 'in_field';
+            // An ordinary character starts the field: IN_FIELD takes it as data.
+            state = IN_FIELD;
+            continue;
           }
           break;
-        case 'in_field':
-          if (c === '\n') {
-            row.push(field);
-            field = '';
-            completed.push({ fields: row, line: rowLine });
-            row = [];
-            rowLine = line + 1;
-            state = 'start_field';
-          } else if (c === escapechar) {
-            state = 'escape';
-          } else if (c === delimiter) {
-            row.push(field);
-            field = '';
-            state = 'start_field';
-          } else {
-            field += c;
-          }
+        case ESCAPE:
+          field += text[i];
+          state = IN_FIELD;
           break;
-        case 'escape':
-          field += c;
-          state = 'in_field';
+        case ESCAPE_IN_QUOTED:
+          field += text[i];
+          state = IN_QUOTED;
           break;
-        case 'in_quoted':
-          if (c === escapechar) {
-            state = 'escape_in_quoted';
-          } else if (c === quotechar) {
-            state = doublequote ? 'quote_in_quoted' : 'in_field';
-          } else {
-            field += c;
-          }
-          break;
-        case 'escape_in_quoted':
-          field += c;
-          state = 'in_quoted';
-          break;
-        case 'quote_in_quoted':
+        case QUOTE_IN_QUOTED:
           if (c === quotechar) {
-            field += c;
-            state = 'in_quoted';
+            field += text[i];
+            state = IN_QUOTED;
           } else if (c === delimiter) {
             row.push(field);
             field = '';
-            state = 'start_field';
-          } else if (c === '\n') {
+            state = START_FIELD;
+          } else if (c === NEWLINE) {
             row.push(field);
             field = '';
-            completed.push({ fields: row, line: rowLine });
-            row = [];
-            rowLine = line + 1;
-            state = 'start_field';
+            endRow(completed);
+            state = START_FIELD;
           } else if (strict) {
-            throw fail(`'${delimiter}' expected after '${quotechar}'`);
+            throw fail(`'${dialect.delimiter}' expected after '${dialect.quotechar}'`);
           } else {
-            field += c;
-            state = 'in_field';
+            // Text after a closing quote is data, an escapechar included.
+            field += text[i];
+            state = IN_FIELD;
           }
           break;
       }
-      if (c === '\n') line++;
+      i++;
+      if (c === NEWLINE) line++;
     }
     return completed;
   };
@@ -152,14 +220,16 @@ export async function* parseCsv(
     pendingCR = text.endsWith('\r');
     if (pendingCR) text = text.slice(0, -1);
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
-    yield* consume(text);
+    const rows = consume(text);
+    if (rows.length > 0) yield rows;
   }
-  if (pendingCR) yield* consume('\n');
-  if (state === 'in_quoted' || state === 'escape_in_quoted') {
+  const last = pendingCR ? consume('\n') : [];
+  if (state === IN_QUOTED || state === ESCAPE_IN_QUOTED) {
     if (strict) throw fail('unexpected end of data inside a quoted field');
   }
-  if (state !== 'start_field' || row.length > 0) {
+  if (state !== START_FIELD || row.length > 0) {
     row.push(field);
-    yield { fields: row, line: rowLine };
+    last.push({ fields: row, line: rowLine });
   }
+  if (last.length > 0) yield last;
 }

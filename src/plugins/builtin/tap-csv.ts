@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { TextDecoder } from 'node:util';
 import { SluiceError } from '../../errors.js';
-import { type CsvRow, parseCsv } from './csv-parse.js';
+import { type CsvRow, parseCsv, parseCsvBatches } from './csv-parse.js';
 import {
   type CatalogStream,
   isStreamSelected,
@@ -21,11 +21,20 @@ export interface TapCsvOptions {
   readonly catalog?: SingerCatalog;
   /** Incoming state: tap-csv has no incremental sync, but other streams' bookmarks are kept. */
   readonly state?: SingerState;
+  /**
+   * Told how many RECORD messages of a stream the next item holds, before it is yielded: a runner
+   * counts records without reading the lines again.
+   */
+  readonly onRecords?: (stream: string, count: number) => void;
 }
 
 const SDC_SOURCE_FILE = '_sdc_source_file';
 const SDC_SOURCE_FILE_MTIME = '_sdc_source_file_mtime';
 const SDC_SOURCE_LINENO = '_sdc_source_lineno';
+
+// Items of `tapCsvChunks` end at the first line past this size: large enough that per-item costs
+// vanish, small enough to stay out of V8's large-object space (strings there live until a full GC).
+const CHUNK_CHARS = 48 * 1024;
 
 // Upstream types every CSV column as an optional string: the Singer SDK's `StringType` on a
 // property that is not required becomes `["string", "null"]`.
@@ -68,6 +77,10 @@ async function* decodeFile(file: string, def: CsvFileDefinition): AsyncGenerator
 
 function readRows(file: string, def: CsvFileDefinition): AsyncGenerator<CsvRow> {
   return parseCsv(decodeFile(file, def), def.dialect, file);
+}
+
+function readRowBatches(file: string, def: CsvFileDefinition): AsyncGenerator<readonly CsvRow[]> {
+  return parseCsvBatches(decodeFile(file, def), def.dialect, file);
 }
 
 async function walkCsvFiles(dir: string): Promise<string[]> {
@@ -174,16 +187,129 @@ export async function discoverCsv(
   return { streams };
 }
 
+/** The `_sdc_*` values of one file's records, when `add_metadata_columns` is set. */
+interface FileMetadata {
+  readonly sourceFile: string;
+  readonly mtime: string;
+}
+
+/** A data row (and its row number) as the JSON of its record. */
+type RecordWriter = (fields: readonly string[], rowNumber: number) => string;
+
+// Where a record value comes from, besides a header position (0 and up).
+const FROM_SOURCE_FILE = -1;
+const FROM_MTIME = -2;
+const FROM_ROW_NUMBER = -3;
+
+// Strings JSON.stringify writes as they are, between quotes: no quote, backslash, control
+// character or surrogate (a lone one is escaped; pairs are left to JSON.stringify too).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters JSON escapes.
+const PLAIN_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+function jsonString(value: string): string {
+  return PLAIN_STRING.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+/**
+ * Writes the records of a file with this header. A record is built as upstream builds it: the
+ * selected metadata, then the selected columns in header order, where a later column of the same
+ * name replaces the value and, like Python's zip, a short row leaves its missing columns out and a
+ * long row's extra fields are dropped. The JSON is `JSON.stringify`'s, byte for byte; for a full
+ * row it is written from a key order worked out once (the one JSON.stringify gives the record:
+ * integer-like keys first, `__proto__` never an own key), so a row costs only its values.
+ */
+function recordWriter(
+  header: readonly string[],
+  selected: ReadonlySet<string>,
+  metadata: FileMetadata | undefined,
+): RecordWriter {
+  const columns = header.flatMap((column, i) => (selected.has(column) ? [i] : []));
+  const sourceOf: Record<string, number> = {};
+  if (metadata) {
+    if (selected.has(SDC_SOURCE_FILE)) sourceOf[SDC_SOURCE_FILE] = FROM_SOURCE_FILE;
+    if (selected.has(SDC_SOURCE_FILE_MTIME)) sourceOf[SDC_SOURCE_FILE_MTIME] = FROM_MTIME;
+    if (selected.has(SDC_SOURCE_LINENO)) sourceOf[SDC_SOURCE_LINENO] = FROM_ROW_NUMBER;
+  }
+  for (const i of columns) sourceOf[header[i] as string] = i;
+  const keys = Object.keys(sourceOf);
+  const sources = keys.map((key) => sourceOf[key] as number);
+  const parts = keys.map((key, k) => `${k === 0 ? '{' : ','}${JSON.stringify(key)}:`);
+  const sourceFile = JSON.stringify(metadata?.sourceFile ?? '');
+  const mtime = JSON.stringify(metadata?.mtime ?? '');
+
+  const built = (fields: readonly string[], rowNumber: number): string => {
+    const record: Record<string, string | number> = {};
+    if (metadata) {
+      if (selected.has(SDC_SOURCE_FILE)) record[SDC_SOURCE_FILE] = metadata.sourceFile;
+      if (selected.has(SDC_SOURCE_FILE_MTIME)) record[SDC_SOURCE_FILE_MTIME] = metadata.mtime;
+      if (selected.has(SDC_SOURCE_LINENO)) record[SDC_SOURCE_LINENO] = rowNumber;
+    }
+    const n = Math.min(header.length, fields.length);
+    for (const i of columns) {
+      if (i >= n) break;
+      record[header[i] as string] = fields[i] as string;
+    }
+    return JSON.stringify(record);
+  };
+
+  const written = (fields: readonly string[], rowNumber: number): string => {
+    let json = '';
+    for (let k = 0; k < sources.length; k++) {
+      const source = sources[k] as number;
+      const value =
+        source >= 0
+          ? jsonString(fields[source] as string)
+          : source === FROM_SOURCE_FILE
+            ? sourceFile
+            : source === FROM_MTIME
+              ? mtime
+              : String(rowNumber);
+      json += parts[k] + value;
+    }
+    return `${json}}`;
+  };
+  // The most common case, columns only, has the quotes around values in the key parts.
+  const onlyColumns = sources.every((source) => source >= 0);
+  const quotedParts = keys.map((key, k) => `${k === 0 ? '{' : '",'}${JSON.stringify(key)}:"`);
+
+  return (fields, rowNumber) => {
+    if (fields.length < header.length) return built(fields, rowNumber);
+    if (keys.length === 0) return '{}';
+    if (!onlyColumns) return written(fields, rowNumber);
+    let json = '';
+    for (let k = 0; k < sources.length; k++) {
+      const value = fields[sources[k] as number] as string;
+      json += quotedParts[k] + (PLAIN_STRING.test(value) ? value : JSON.stringify(value).slice(1, -1));
+    }
+    return `${json}"}`;
+  };
+}
+
 function line(message: unknown): string {
   return `${JSON.stringify(message)}\n`;
 }
 
 /**
  * Runs tap-csv: for each selected stream, a SCHEMA message, a RECORD per data row of each file,
- * then a STATE with a bookmark for the stream. Yields Singer messages as lines ending in `\n`, so
- * the output can be piped as is. Files are read as streams; a slow consumer slows the reading.
+ * then a STATE with a bookmark for the stream. Yields Singer messages as lines ending in `\n`, one
+ * per item. Files are read as streams; a slow consumer slows the reading.
  */
 export async function* tapCsv(config: TapCsvConfig, options: TapCsvOptions): AsyncGenerator<string> {
+  for await (const chunk of tapCsvChunks(config, options)) {
+    let start = 0;
+    while (start < chunk.length) {
+      const end = chunk.indexOf('\n', start) + 1;
+      yield chunk.slice(start, end);
+      start = end;
+    }
+  }
+}
+
+/**
+ * `tapCsv`, yielding several whole lines per item: the RECORDs of the rows one read of a file
+ * completes go together, so a pipeline pays for one asynchronous step per read, not per row.
+ */
+export async function* tapCsvChunks(config: TapCsvConfig, options: TapCsvOptions): AsyncGenerator<string> {
   const defs = await resolveCsvFiles(config, options.projectRoot);
   const addMetadata = config.add_metadata_columns === true;
   const bookmarks: Record<string, unknown> = { ...(options.state?.bookmarks ?? {}) };
@@ -208,32 +334,45 @@ export async function* tapCsv(config: TapCsvConfig, options: TapCsvOptions): Asy
       key_properties: stream.key_properties ?? def.keys,
     });
 
+    // Each RECORD line is this prefix, the record, and `}\n`: what `line` makes of the message.
+    const recordPrefix = `{"type":"RECORD","stream":${JSON.stringify(def.entity)},"record":`;
     for (const file of await filesOf(def)) {
-      const sourceFile = join(def.configuredPath, relative(def.absolutePath, file));
-      const mtime = addMetadata ? (await stat(file)).mtime.toISOString() : '';
-      let header: readonly string[] | undefined;
+      const metadata: FileMetadata | undefined = addMetadata
+        ? {
+            sourceFile: join(def.configuredPath, relative(def.absolutePath, file)),
+            mtime: (await stat(file)).mtime.toISOString(),
+          }
+        : undefined;
+      let writeRecord: RecordWriter | undefined;
       // Counts CSV rows, not physical lines, with the header as row 0: upstream's `_sdc_source_lineno`.
       let rowNumber = -1;
-      for await (const row of readRows(file, def)) {
-        rowNumber++;
-        if (header === undefined) {
-          header = row.fields;
-          continue;
+      for await (const rows of readRowBatches(file, def)) {
+        let parts: string[] = [];
+        let size = 0;
+        let count = 0;
+        for (const row of rows) {
+          rowNumber++;
+          if (writeRecord === undefined) {
+            writeRecord = recordWriter(row.fields, selected, metadata);
+            continue;
+          }
+          if (row.fields.length === 0) continue; // a blank line is no record
+          const json = writeRecord(row.fields, rowNumber);
+          parts.push(recordPrefix, json, '}\n');
+          size += recordPrefix.length + json.length + 2;
+          count++;
+          if (size >= CHUNK_CHARS) {
+            options.onRecords?.(def.entity, count);
+            yield parts.join('');
+            parts = [];
+            size = 0;
+            count = 0;
+          }
         }
-        if (row.fields.length === 0) continue; // a blank line is no record
-        const record: Record<string, string | number> = {};
-        if (addMetadata) {
-          if (selected.has(SDC_SOURCE_FILE)) record[SDC_SOURCE_FILE] = sourceFile;
-          if (selected.has(SDC_SOURCE_FILE_MTIME)) record[SDC_SOURCE_FILE_MTIME] = mtime;
-          if (selected.has(SDC_SOURCE_LINENO)) record[SDC_SOURCE_LINENO] = rowNumber;
+        if (count > 0) {
+          options.onRecords?.(def.entity, count);
+          yield parts.join('');
         }
-        // Like Python's zip: a short row leaves columns out, a long row's extra fields are dropped.
-        const n = Math.min(header.length, row.fields.length);
-        for (let i = 0; i < n; i++) {
-          const column = header[i] as string;
-          if (selected.has(column)) record[column] = row.fields[i] as string;
-        }
-        yield line({ type: 'RECORD', stream: def.entity, record });
       }
     }
     bookmarks[def.entity] = {};

@@ -1,7 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../errors.js';
 import type { Principal } from '../../tokens/principal.js';
-import { pluginConfigView, workspaceEnvironments } from '../../workspaces/config-views.js';
+import {
+  pluginConfigView,
+  workspaceConfiguration,
+  workspaceEnvironments,
+} from '../../workspaces/config-views.js';
 import type { WorkspaceContext } from '../../workspaces/context.js';
 import {
   createWorkspace,
@@ -105,6 +109,10 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
               type: 'boolean',
               description: 'Admin only: refuse pushes; only promotions change main',
             },
+            schedulesEnabled: {
+              type: ['boolean', 'null'],
+              description: 'Run the schedules of meltano.yml on the server; null: the default (off for dev)',
+            },
             ownedKeys: {
               type: 'array',
               items: { type: 'string' },
@@ -127,6 +135,7 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
         activeEnvironment?: string;
         protected?: boolean;
         ownedKeys?: string[];
+        schedulesEnabled?: boolean | null;
       };
       if (body.protected !== undefined && !principal.admin) {
         throw new SluiceError('forbidden', 'Only an admin token can protect or unprotect a workspace.');
@@ -163,6 +172,24 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
         await visibleWorkspace(context, principal, (request.params as { id: string }).id),
       );
       return workspaceEnvironments(context, row);
+    },
+  );
+
+  app.get(
+    '/api/v1/workspaces/:id/configuration',
+    {
+      schema: {
+        summary: "Every plugin's settings in every environment, with sources, secrets masked (the matrix)",
+        params: workspaceParamsSchema,
+      },
+    },
+    async (request) => {
+      const principal = await principalOf(request);
+      const row = await refreshWorkspaceState(
+        context,
+        await visibleWorkspace(context, principal, (request.params as { id: string }).id),
+      );
+      return workspaceConfiguration(context, row);
     },
   );
 

@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { duckdbType, targetDuckdb } from '../../../src/plugins/builtin/target-duckdb.js';
+import { queryDuckdb } from '../../helpers/duckdb.js';
 import { runInProcess } from '../../helpers/in-process-cli.js';
+import { lines, recordMessage, schemaMessage, stateMessage } from '../../helpers/singer-lines.js';
 import { tempProject } from '../../helpers/temp-project.js';
 
 let root: string;
@@ -15,30 +16,9 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function* lines(...items: string[]): AsyncGenerator<string> {
-  yield* items;
-}
-
-const schema = (stream: string, properties: Record<string, unknown>, keys: string[] = ['id']) =>
-  JSON.stringify({ type: 'SCHEMA', stream, schema: { type: 'object', properties }, key_properties: keys });
-const record = (stream: string, rec: unknown, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ type: 'RECORD', stream, record: rec, ...extra });
-const state = (value: unknown) => JSON.stringify({ type: 'STATE', value });
-
-/**
- * Rows of `sql` in a database file, as JSON-friendly objects. From the instance cache, as the
- * target opens it: another instance on a file open in this process would not see its commits.
- */
-async function query(file: string, sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.fromCache(file);
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+const schema = schemaMessage;
+const record = recordMessage;
+const state = stateMessage;
 
 const ID = { type: 'integer' };
 
@@ -90,7 +70,7 @@ describe('targetDuckdb', () => {
       { projectRoot: root },
     );
     const file = join(root, 'output', 'warehouse.duckdb');
-    const columns = await query(
+    const columns = await queryDuckdb(
       file,
       "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position",
     );
@@ -104,7 +84,7 @@ describe('targetDuckdb', () => {
       ['meta', 'JSON', 'YES'],
       ['tags', 'JSON', 'YES'],
     ]);
-    const rows = await query(
+    const rows = await queryDuckdb(
       file,
       "SELECT id, price, active, name, epoch(ts) AS ts, CAST(day AS VARCHAR) AS day, meta->'$.a.b'->>1 AS b, tags->>0 AS tag, meta IS NULL AS no_meta FROM main.items ORDER BY id",
     );
@@ -145,10 +125,44 @@ describe('targetDuckdb', () => {
     const config = { path: join(root, 'db.duckdb'), batch_size_rows: 2 };
     await targetDuckdb(config, messages(), () => {}, { projectRoot: root });
     await targetDuckdb(config, messages(), () => {}, { projectRoot: root });
-    expect(await query(join(root, 'db.duckdb'), 'SELECT id, name FROM people ORDER BY id')).toEqual([
+    expect(await queryDuckdb(join(root, 'db.duckdb'), 'SELECT id, name FROM people ORDER BY id')).toEqual([
       { id: '1', name: 'ann2' },
       { id: '2', name: 'bo' },
     ]);
+  });
+
+  it('upserts like a map across many runs and batches, repeated keys within a batch included', async () => {
+    // A reference model: each record replaces its key's row. Random keys over a small range, so
+    // batches repeat keys and runs update rows other runs (and checkpoints in between) left.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed;
+    };
+    const expected = new Map<number, string>();
+    const file = join(root, 'map.duckdb');
+    for (let run = 0; run < 6; run++) {
+      const records: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const id = next() % 25;
+        const name = `r${run}-${i}`;
+        expected.set(id, name);
+        records.push(record('people', { id, name }));
+      }
+      const config = { path: file, batch_size_rows: 1 + (next() % 9) };
+      await targetDuckdb(
+        config,
+        lines(schema('people', { id: ID, name: { type: 'string' } }), ...records),
+        () => {},
+        {
+          projectRoot: root,
+        },
+      );
+      const got = await queryDuckdb(file, 'SELECT id, name FROM people ORDER BY id');
+      expect(got).toEqual(
+        [...expected.entries()].sort((a, b) => a[0] - b[0]).map(([id, name]) => ({ id: String(id), name })),
+      );
+    }
   });
 
   it('appends without keys when primary_key_required is false, and refuses keyless streams by default', async () => {
@@ -163,7 +177,7 @@ describe('targetDuckdb', () => {
     await targetDuckdb({ filepath: file, primary_key_required: false }, messages(), () => {}, {
       projectRoot: root,
     });
-    expect(await query(file, 'SELECT count(*)::INTEGER AS n FROM log')).toEqual([{ n: 2 }]);
+    expect(await queryDuckdb(file, 'SELECT count(*)::INTEGER AS n FROM log')).toEqual([{ n: 2 }]);
   });
 
   it('emits a STATE only once the rows before it are committed and queryable', async () => {
@@ -175,13 +189,13 @@ describe('targetDuckdb', () => {
     async function* input(): AsyncGenerator<string> {
       yield schema('t', { id: ID });
       yield state({ s: 0 });
-      seen.push({ state: lastState, rows: await query(file, 'SELECT count(*)::INTEGER AS n FROM t') });
+      seen.push({ state: lastState, rows: await queryDuckdb(file, 'SELECT count(*)::INTEGER AS n FROM t') });
       yield record('t', { id: 1 });
       yield record('t', { id: 2 });
       yield state({ s: 1 });
       yield record('t', { id: 3 });
       yield record('t', { id: 4 });
-      seen.push({ state: lastState, rows: await query(file, 'SELECT count(*)::INTEGER AS n FROM t') });
+      seen.push({ state: lastState, rows: await queryDuckdb(file, 'SELECT count(*)::INTEGER AS n FROM t') });
       yield state({ s: 2 });
     }
     const emitted: unknown[] = [];
@@ -201,7 +215,7 @@ describe('targetDuckdb', () => {
       { state: { s: 1 }, rows: [{ n: 3 }] },
     ]);
     expect(emitted).toEqual([{ s: 0 }, { s: 1 }, { s: 2 }]);
-    expect(await query(file, 'SELECT count(*)::INTEGER AS n FROM t')).toEqual([{ n: 4 }]);
+    expect(await queryDuckdb(file, 'SELECT count(*)::INTEGER AS n FROM t')).toEqual([{ n: 4 }]);
   });
 
   it('holds a STATE until its rows are loaded (the batch fills or the input ends)', async () => {
@@ -252,8 +266,8 @@ describe('targetDuckdb', () => {
       () => {},
       { projectRoot: root },
     );
-    expect(await query(file, 'SELECT id FROM raw.users')).toEqual([{ id: '1' }]);
-    expect(await query(file, 'SELECT id FROM app.orders')).toEqual([{ id: '7' }]);
+    expect(await queryDuckdb(file, 'SELECT id FROM raw.users')).toEqual([{ id: '1' }]);
+    expect(await queryDuckdb(file, 'SELECT id FROM app.orders')).toEqual([{ id: '7' }]);
   });
 
   it('adds metadata columns and hard-deletes rows marked deleted', async () => {
@@ -270,7 +284,7 @@ describe('targetDuckdb', () => {
       { projectRoot: root },
     );
     expect(
-      await query(
+      await queryDuckdb(
         file,
         'SELECT id, epoch(_sdc_extracted_at) AS e, _sdc_batched_at IS NOT NULL AS b FROM t ORDER BY id',
       ),
@@ -284,7 +298,7 @@ describe('targetDuckdb', () => {
       () => {},
       { projectRoot: root },
     );
-    expect(await query(file, 'SELECT id FROM t ORDER BY id')).toEqual([{ id: '2' }]);
+    expect(await queryDuckdb(file, 'SELECT id FROM t ORDER BY id')).toEqual([{ id: '2' }]);
   });
 
   it('widens an existing table when the schema gains a property', async () => {
@@ -298,7 +312,7 @@ describe('targetDuckdb', () => {
       () => {},
       { projectRoot: root },
     );
-    expect(await query(file, 'SELECT id, extra FROM t ORDER BY id')).toEqual([
+    expect(await queryDuckdb(file, 'SELECT id, extra FROM t ORDER BY id')).toEqual([
       { id: '1', extra: null },
       { id: '2', extra: 'x' },
     ]);
@@ -324,7 +338,7 @@ describe('targetDuckdb', () => {
       ),
     ).rejects.toThrow(/loading a batch failed.*three/s);
     expect(emitted).toEqual([{ s: 1 }]);
-    expect(await query(file, 'SELECT id FROM t ORDER BY id')).toEqual([{ id: '1' }, { id: '2' }]);
+    expect(await queryDuckdb(file, 'SELECT id FROM t ORDER BY id')).toEqual([{ id: '1' }, { id: '2' }]);
   });
 
   it('reads RECORD lines in any key order and with escaped stream names', async () => {
@@ -339,7 +353,7 @@ describe('targetDuckdb', () => {
       () => {},
       { projectRoot: root },
     );
-    expect(await query(file, 'SELECT id FROM "a""b" ORDER BY id')).toEqual([
+    expect(await queryDuckdb(file, 'SELECT id FROM "a""b" ORDER BY id')).toEqual([
       { id: '1' },
       { id: '2' },
       { id: '3' },
@@ -413,11 +427,11 @@ describe('sluice run tap-csv target-duckdb', () => {
     expect(again.status).toBe(0);
 
     const sql = 'SELECT id, name FROM tap_csv.people ORDER BY id';
-    expect(await query(join(project, 'output/dev.duckdb'), sql)).toEqual([
+    expect(await queryDuckdb(join(project, 'output/dev.duckdb'), sql)).toEqual([
       { id: '1', name: 'dev-ann' },
       { id: '2', name: 'dev-bo' },
     ]);
-    expect(await query(join(project, 'output/prod.duckdb'), sql)).toEqual([
+    expect(await queryDuckdb(join(project, 'output/prod.duckdb'), sql)).toEqual([
       { id: '10', name: 'prod-cy' },
       { id: '11', name: 'prod-di' },
       { id: '12', name: 'prod-ed' },

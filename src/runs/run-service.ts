@@ -1,0 +1,579 @@
+import { existsSync } from 'node:fs';
+import type { RuntimeEnv } from '../config/env-layers.js';
+import { SluiceError } from '../errors.js';
+import { loadProject } from '../project/load.js';
+import type { Environment, Project } from '../project/model.js';
+import { folderSource } from '../project/project-source.js';
+import { makeRedactor } from '../secrets/redact-secrets.js';
+import { newId } from '../store/ids.js';
+import { isUniqueViolation } from '../store/open-store.js';
+import {
+  findRun,
+  insertRun,
+  lastLogSeq,
+  listRuns,
+  type RunRow,
+  runsWithStatus,
+  updateRunIf,
+} from '../store/runs.js';
+import type { RunStatus } from '../store/schema.js';
+import { findWorkspaceById, type WorkspaceRow } from '../store/workspaces.js';
+import { repositoryPath, type WorkspaceContext } from '../workspaces/context.js';
+import { loadProjectAt, refreshWorkspaceState } from '../workspaces/workspace-state.js';
+import { builtinOrUndefined } from './builtin-plugins.js';
+import { resolveExecutable, venvDir } from './external-plugin.js';
+import { installPlugins } from './install.js';
+import { planRun, type RunPlan } from './plan-run.js';
+import { pluginEnv } from './plugin-env.js';
+import { type RunLog, RunLogHub } from './run-log.js';
+import { checkRequiredSettings, planStateIds, runPlan } from './run-pipeline.js';
+import { EmbeddedRunQueue, type RunQueue } from './run-queue.js';
+import { leaseWorkDir, workspaceWorkDir } from './workspace-checkout.js';
+import { workspaceStateStore } from './workspace-state-store.js';
+
+/** What a client sees of a run. */
+export interface RunView {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly environment: string;
+  readonly commit: string;
+  readonly blocks: readonly string[];
+  readonly job: string | null;
+  readonly status: RunStatus;
+  readonly trigger: 'api' | 'schedule';
+  readonly scheduleName: string | null;
+  readonly attempt: number;
+  readonly maxRetries: number;
+  readonly timeoutSeconds: number | null;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly startedAt: string | null;
+  readonly endedAt: string | null;
+  readonly durationMs: number | null;
+  readonly recordsByStream: Readonly<Record<string, number>>;
+  readonly error: { readonly code: string; readonly message: string } | null;
+}
+
+export function toRunView(row: RunRow): RunView {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    environment: row.environment,
+    commit: row.commit,
+    blocks: JSON.parse(row.blocks) as string[],
+    job: row.job,
+    status: row.status,
+    trigger: row.trigger,
+    scheduleName: row.schedule_name,
+    attempt: row.attempt,
+    maxRetries: row.max_retries,
+    timeoutSeconds: row.timeout_seconds,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    durationMs: row.started_at && row.ended_at ? Date.parse(row.ended_at) - Date.parse(row.started_at) : null,
+    recordsByStream: JSON.parse(row.records_by_stream) as Record<string, number>,
+    error: row.error ? (JSON.parse(row.error) as RunView['error']) : null,
+  };
+}
+
+/** The secrets a workspace gives its plugins in one environment, as variables. */
+export type SecretsProvider = (
+  workspace: WorkspaceRow,
+  environment: string,
+) => Promise<Readonly<Record<string, string>>>;
+
+export interface RunServiceOptions {
+  readonly dataDir: string;
+  readonly workers?: number;
+  readonly secrets?: SecretsProvider;
+  /** Every secret value of a workspace (all environments): hidden in logs and errors. */
+  readonly secretValues?: (workspace: WorkspaceRow) => Promise<readonly string[]>;
+  /** Used when a request gives none. */
+  readonly defaultTimeoutSeconds?: number | null;
+  readonly defaultMaxRetries?: number;
+  readonly userAgent?: string;
+}
+
+export interface StartRunRequest {
+  readonly blocks?: readonly string[];
+  readonly job?: string;
+  readonly timeoutSeconds?: number;
+  readonly maxRetries?: number;
+  readonly trigger?: 'api' | 'schedule';
+  readonly scheduleName?: string;
+  /** The state ID to use instead of the generated one. */
+  readonly stateId?: string;
+}
+
+const FINAL: readonly RunStatus[] = ['success', 'failed', 'cancelled'];
+
+/** Failures a retry would only repeat: the project or the plugin's output is wrong, not the moment. */
+const PERMANENT: ReadonlySet<string> = new Set([
+  'setting_required',
+  'singer_protocol',
+  'plugin_not_found',
+  'plugin_unsupported',
+  'plugin_ambiguous',
+  'project_invalid',
+  'environment_not_found',
+  'run_invalid',
+  'usage',
+]);
+
+/** How long a cancel waits for the run to stop before answering with its status then. */
+const CANCEL_WAIT_MS = 30_000;
+
+/** A queued run, not yet attempted: what every run starts as. */
+function newRunRow(
+  fields: Pick<
+    RunRow,
+    'workspace_id' | 'environment' | 'commit' | 'blocks' | 'pipeline' | 'trigger' | 'created_by'
+  > &
+    Partial<Pick<RunRow, 'job' | 'schedule_name' | 'state_id' | 'max_retries' | 'timeout_seconds'>>,
+): RunRow {
+  return {
+    id: newId('run'),
+    job: null,
+    schedule_name: null,
+    state_id: null,
+    max_retries: 0,
+    timeout_seconds: null,
+    ...fields,
+    status: 'queued',
+    attempt: 0,
+    records_by_stream: '{}',
+    error: null,
+    created_at: new Date().toISOString(),
+    started_at: null,
+    ended_at: null,
+  };
+}
+
+function errorJson(error: unknown): string {
+  if (error instanceof SluiceError) return JSON.stringify({ code: error.code, message: error.message });
+  return JSON.stringify({ code: 'internal', message: (error as Error)?.message ?? String(error) });
+}
+
+/**
+ * Pipeline runs on the server: each runs in its workspace, at the commit `main` had when it was
+ * asked for, with the workspace's active environment, its secrets and its own state.
+ */
+export class RunService {
+  readonly logs: RunLogHub;
+  private readonly queue: RunQueue;
+
+  constructor(
+    private readonly context: WorkspaceContext,
+    private readonly options: RunServiceOptions,
+  ) {
+    this.logs = new RunLogHub(context.store.db);
+    this.queue = new EmbeddedRunQueue(
+      options.workers ?? 2,
+      (runId, signal) => this.execute(runId, signal),
+      // execute settles its own errors; anything reaching here is a bug worth seeing in the logs.
+      (runId, error) => console.error(`run ${runId}:`, error),
+    );
+  }
+
+  /** Validates and queues a run; a second active run of the same pipeline is refused (409). */
+  async start(workspace: WorkspaceRow, createdBy: string, request: StartRunRequest): Promise<RunView> {
+    const row = await refreshWorkspaceState(this.context, workspace);
+    if (row.config_error || !row.checked_commit) {
+      const error = row.config_error ? (JSON.parse(row.config_error) as { message: string }) : undefined;
+      throw new SluiceError(
+        'project_invalid',
+        `Workspace '${row.name}' cannot run: the meltano.yml on main does not load (${error?.message ?? 'no main branch'}). Fix it and push again.`,
+        { workspace: row.id },
+      );
+    }
+    const commit = row.checked_commit;
+    const project = await loadProjectAt(this.context, row, commit);
+    const environment = this.environmentOf(project, row);
+    const args = this.blocksOf(request);
+    const plan = planRun(project, args);
+    // Refused now, before anything is queued, when a plugin lacks a required setting.
+    const secrets = await this.secretsOf(row, environment.name);
+    const runtime = this.runtime(secrets);
+    for (const step of plan.steps) {
+      for (const plugin of [step.extractor, ...step.mappers, step.loader]) {
+        checkRequiredSettings({ project, environment, runtime }, plugin);
+      }
+    }
+    // Two runs that would read and advance the same state must not overlap, however they were
+    // asked for (a job or its blocks, with or without a mapper): the guard compares state IDs.
+    const stateIds = planStateIds(plan, {
+      project,
+      environment,
+      runtime,
+      ...(request.stateId ? { stateId: request.stateId } : {}),
+    });
+    const pipeline = [...new Set(stateIds)].sort().join(' ');
+    const run = newRunRow({
+      workspace_id: row.id,
+      environment: environment.name,
+      commit,
+      blocks: JSON.stringify(request.job ? [request.job] : args),
+      job: request.job ?? null,
+      pipeline,
+      trigger: request.trigger ?? 'api',
+      schedule_name: request.scheduleName ?? null,
+      state_id: request.stateId ?? null,
+      max_retries: request.maxRetries ?? this.options.defaultMaxRetries ?? 0,
+      timeout_seconds: request.timeoutSeconds ?? this.options.defaultTimeoutSeconds ?? null,
+      created_by: createdBy,
+    });
+    try {
+      await insertRun(this.context.store.db, run);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      throw new SluiceError(
+        'conflict',
+        `A run of ${request.job ? `job '${request.job}'` : `'${args.join(' ')}'`} would use state ${stateIds.join(', ')}, and a run using it is already queued or running in workspace '${row.name}'. Wait for it to end, or cancel it, then start again.`,
+        { workspace: row.id, stateIds },
+      );
+    }
+    this.queue.enqueue(run.id);
+    return toRunView(run);
+  }
+
+  /**
+   * Records a scheduled run that could not start (a missing setting, a previous run still going),
+   * as a failed run with the reason, so that it shows in the workspace's history.
+   */
+  async recordRefused(
+    workspace: WorkspaceRow,
+    createdBy: string,
+    request: { blocks: readonly string[]; scheduleName: string; error: SluiceError },
+  ): Promise<void> {
+    const run = newRunRow({
+      workspace_id: workspace.id,
+      environment: workspace.active_environment ?? '',
+      commit: workspace.checked_commit ?? workspace.last_good_commit ?? '',
+      blocks: JSON.stringify(request.blocks),
+      pipeline: request.blocks.join(' '),
+      trigger: 'schedule',
+      schedule_name: request.scheduleName,
+      created_by: createdBy,
+    });
+    await insertRun(this.context.store.db, {
+      ...run,
+      status: 'failed',
+      error: errorJson(request.error),
+      ended_at: run.created_at,
+    });
+  }
+
+  async get(workspace: WorkspaceRow, runId: string): Promise<RunRow> {
+    const row = await findRun(this.context.store.db, runId);
+    if (!row || row.workspace_id !== workspace.id) {
+      throw new SluiceError('not_found', `Workspace '${workspace.name}' has no run '${runId}'.`, {
+        run: runId,
+      });
+    }
+    return row;
+  }
+
+  list(
+    workspace: WorkspaceRow,
+    limit: number,
+    before?: { createdAt: string; id: string },
+  ): Promise<RunRow[]> {
+    return listRuns(this.context.store.db, workspace.id, limit, before);
+  }
+
+  /** Cancels a queued or running run: every process of it is stopped. A finished run is refused (409). */
+  async cancel(workspace: WorkspaceRow, runId: string, by: string): Promise<RunView> {
+    const run = await this.get(workspace, runId);
+    const reason = new SluiceError('run_cancelled', `Cancelled by ${by}.`);
+    if (run.status === 'queued') {
+      const cancelled = await updateRunIf(this.context.store.db, run.id, ['queued'], {
+        status: 'cancelled',
+        ended_at: new Date().toISOString(),
+        error: errorJson(reason),
+      });
+      if (cancelled) {
+        this.queue.abort(run.id, reason);
+        return toRunView(await this.get(workspace, runId));
+      }
+    }
+    if (!this.queue.abort(run.id, reason)) {
+      const current = await this.get(workspace, runId);
+      if (FINAL.includes(current.status)) {
+        throw new SluiceError('conflict', `Run ${runId} has already ended (${current.status}).`, {
+          run: runId,
+          status: current.status,
+        });
+      }
+    }
+    return toRunView(await this.waitForEnd(workspace, runId));
+  }
+
+  /**
+   * At start-up: runs that were running when the server stopped cannot be resumed mid-stream, so
+   * they are marked failed (their state stays at the last confirmed STATE); queued runs are queued again.
+   */
+  async recover(): Promise<void> {
+    const db = this.context.store.db;
+    for (const run of await runsWithStatus(db, ['running'])) {
+      await updateRunIf(db, run.id, ['running'], {
+        status: 'failed',
+        ended_at: new Date().toISOString(),
+        error: errorJson(
+          new SluiceError(
+            'run_failed',
+            'The server stopped while this run was running. Its state stays at the last one the loader confirmed; start it again to resume.',
+          ),
+        ),
+      });
+    }
+    for (const run of await runsWithStatus(db, ['queued'])) this.queue.enqueue(run.id);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close(
+      new SluiceError('run_failed', 'The server stopped during the run; start it again to resume.'),
+    );
+  }
+
+  /** The run once it has ended, or as it is when the wait is over (a client can ask again). */
+  private async waitForEnd(workspace: WorkspaceRow, runId: string): Promise<RunRow> {
+    const deadline = Date.now() + CANCEL_WAIT_MS;
+    for (;;) {
+      const run = await this.get(workspace, runId);
+      if (FINAL.includes(run.status) || Date.now() > deadline) return run;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  private blocksOf(request: StartRunRequest): string[] {
+    if (request.job !== undefined && request.blocks !== undefined) {
+      throw new SluiceError('validation_failed', 'Give either "blocks" or "job", not both.');
+    }
+    if (request.job !== undefined) return [request.job];
+    if (!request.blocks || request.blocks.length === 0) {
+      throw new SluiceError(
+        'validation_failed',
+        'Give "blocks" (e.g. ["tap-csv", "target-duckdb"]) or "job" (a job name from meltano.yml).',
+      );
+    }
+    return [...request.blocks];
+  }
+
+  private environmentOf(project: Project, row: WorkspaceRow): Environment {
+    const name = row.active_environment;
+    const environment = project.environments.find((e) => e.name === name);
+    if (!name || !environment) {
+      throw new SluiceError(
+        'environment_not_found',
+        `Workspace '${row.name}' has ${name ? `the active environment '${name}', which its meltano.yml does not define` : 'no active environment'}. Known: ${project.environments.map((e) => e.name).join(', ') || 'none'}. Set the workspace's active environment, or add the environment to meltano.yml.`,
+        { workspace: row.id, environment: name },
+      );
+    }
+    return environment;
+  }
+
+  private async secretsOf(row: WorkspaceRow, environment: string): Promise<Readonly<Record<string, string>>> {
+    return this.options.secrets ? this.options.secrets(row, environment) : {};
+  }
+
+  private runtime(secrets: Readonly<Record<string, string>>): RuntimeEnv {
+    return {
+      shell: { ...pluginEnv(process.env), ...secrets },
+      dotenv: {},
+      userAgent: this.options.userAgent ?? 'sluice',
+    };
+  }
+
+  private readonly installs = new Map<string, Promise<void>>();
+
+  /** Runs `body` after the installs already going on in `workDir`. */
+  private async installing(workDir: string, body: () => Promise<void>): Promise<void> {
+    const next = (this.installs.get(workDir) ?? Promise.resolve()).then(body);
+    this.installs.set(
+      workDir,
+      next.catch(() => undefined),
+    );
+    await next;
+  }
+
+  /** The worker's side: one run, with its retries, from `queued` to an end status. */
+  private async execute(runId: string, signal: AbortSignal): Promise<void> {
+    const db = this.context.store.db;
+    const run = await findRun(db, runId);
+    if (run?.status !== 'queued') return;
+    if (
+      !(await updateRunIf(db, runId, ['queued'], { status: 'running', started_at: new Date().toISOString() }))
+    ) {
+      return;
+    }
+    let workspace: WorkspaceRow | undefined;
+    let secrets: Readonly<Record<string, string>> = {};
+    let redact: (text: string) => string = (text) => text;
+    let status: RunStatus = 'failed';
+    let log: RunLog | undefined;
+    const records: Record<string, number> = {};
+    let error: unknown;
+    try {
+      workspace = await findWorkspaceById(db, run.workspace_id);
+      if (!workspace) throw new SluiceError('workspace_not_found', 'The workspace was deleted.');
+      secrets = await this.secretsOf(workspace, run.environment);
+      const values = [...Object.values(secrets), ...((await this.options.secretValues?.(workspace)) ?? [])];
+      // Also as they appear inside URLs (a password in a connection string).
+      redact = makeRedactor([...values, ...values.map((v) => encodeURIComponent(v))]);
+      log = this.logs.open(runId, redact, await lastLogSeq(db, runId));
+      await this.attempts(run, workspace, secrets, log, signal, records);
+      status = 'success';
+    } catch (cause) {
+      error = cause;
+      status = cause instanceof SluiceError && cause.code === 'run_cancelled' ? 'cancelled' : 'failed';
+      log?.write(`Run ${status}: ${(cause as Error)?.message ?? String(cause)}`);
+    } finally {
+      await updateRunIf(db, runId, ['running'], {
+        status,
+        ended_at: new Date().toISOString(),
+        records_by_stream: JSON.stringify(records),
+        error: error === undefined ? null : redactJson(errorJson(error), redact),
+      });
+      if (log) await this.logs.close(log, status);
+    }
+  }
+
+  private async attempts(
+    run: RunRow,
+    workspace: WorkspaceRow,
+    secrets: Readonly<Record<string, string>>,
+    log: RunLog,
+    signal: AbortSignal,
+    records: Record<string, number>,
+  ): Promise<void> {
+    const db = this.context.store.db;
+    const total = run.max_retries + 1;
+    for (let attempt = 1; ; attempt++) {
+      // A retry runs the whole plan again (resuming from the saved state): count it afresh.
+      for (const stream of Object.keys(records)) delete records[stream];
+      await updateRunIf(db, run.id, ['running'], { attempt });
+      log.write(
+        `Run ${run.id} of ${JSON.parse(run.blocks).join(' ')} in workspace '${workspace.name}', environment '${run.environment}', commit ${run.commit.slice(0, 12)}${total > 1 ? ` (attempt ${attempt} of ${total})` : ''}`,
+      );
+      const timeout = new AbortController();
+      const timer =
+        run.timeout_seconds === null
+          ? undefined
+          : setTimeout(
+              () =>
+                timeout.abort(
+                  new SluiceError(
+                    'run_failed',
+                    `The run timed out after ${run.timeout_seconds} s and was stopped.`,
+                  ),
+                ),
+              run.timeout_seconds * 1000,
+            );
+      try {
+        await this.attempt(run, workspace, secrets, log, AbortSignal.any([signal, timeout.signal]), records);
+        return;
+      } catch (error) {
+        // A cancel (or the server stopping) ends the run with its reason, whatever the plugin said.
+        if (signal.aborted) throw signal.reason;
+        if (attempt >= total || (error instanceof SluiceError && PERMANENT.has(error.code))) throw error;
+        log.write(`Attempt ${attempt} failed: ${(error as Error)?.message ?? String(error)}`);
+        log.write(`Retrying (attempt ${attempt + 1} of ${total})`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  private async attempt(
+    run: RunRow,
+    workspace: WorkspaceRow,
+    secrets: Readonly<Record<string, string>>,
+    log: RunLog,
+    signal: AbortSignal,
+    records: Record<string, number>,
+  ): Promise<void> {
+    const workDir = workspaceWorkDir(this.options.dataDir, workspace.id);
+    const release = await leaseWorkDir(
+      repositoryPath(this.context, workspace.repository_name),
+      run.commit,
+      workDir,
+      signal,
+    );
+    try {
+      await this.runInFolder(run, workspace, secrets, log, signal, records, workDir);
+    } finally {
+      release();
+    }
+  }
+
+  private async runInFolder(
+    run: RunRow,
+    workspace: WorkspaceRow,
+    secrets: Readonly<Record<string, string>>,
+    log: RunLog,
+    signal: AbortSignal,
+    records: Record<string, number>,
+    workDir: string,
+  ): Promise<void> {
+    signal.throwIfAborted();
+    const project = loadProject(folderSource(workDir));
+    const environment = project.environments.find((e) => e.name === run.environment);
+    if (!environment) {
+      throw new SluiceError(
+        'environment_not_found',
+        `Environment '${run.environment}' is not defined in meltano.yml at ${run.commit.slice(0, 12)}.`,
+      );
+    }
+    const plan: RunPlan = planRun(project, JSON.parse(run.blocks) as string[]);
+    const runtime = this.runtime(secrets);
+    // Plugins with a pip_url are installed into the workspace's folder on first use: on the
+    // server there is no shell to run `sluice install` in.
+    const missing = plan.steps
+      .flatMap((step) => [step.extractor, ...step.mappers, step.loader])
+      .filter((p) => p.pipUrl !== undefined && !builtinOrUndefined(project, p))
+      .filter((p) => !existsSync(resolveExecutable(workDir, p)));
+    for (const plugin of new Map(missing.map((p) => [`${p.type}/${p.name}`, p])).values()) {
+      // One install at a time per folder: two runs must not build the same virtualenv together.
+      await this.installing(workDir, async () => {
+        if (existsSync(resolveExecutable(workDir, plugin))) return;
+        log.write(
+          `Installing ${plugin.name} (pip_url ${plugin.pipUrl}) into ${venvDir('.', plugin).slice(2)}`,
+        );
+        await installPlugins({ project, runtime, names: [plugin.name] });
+      });
+      signal.throwIfAborted();
+    }
+    await runPlan(
+      plan,
+      {
+        project,
+        environment,
+        runtime,
+        stateStore: workspaceStateStore(this.context.store.db, workspace.id),
+        signal,
+        log: (line) => log.write(line),
+        ...(run.state_id ? { stateId: run.state_id } : {}),
+      },
+      (step) => {
+        for (const [stream, count] of Object.entries(step.records)) {
+          records[stream] = (records[stream] ?? 0) + count;
+          log.write(
+            `${step.extractor} -> ${step.loader}: ${stream}: ${count} record${count === 1 ? '' : 's'}`,
+          );
+        }
+        log.write(`${step.extractor} -> ${step.loader} done in ${(step.durationMs / 1000).toFixed(2)} s`);
+        void updateRunIf(this.context.store.db, run.id, ['running'], {
+          records_by_stream: JSON.stringify(records),
+        }).catch(() => undefined);
+      },
+    );
+  }
+}
+
+/** The error's message with secrets hidden (redacted as text: JSON would escape them differently). */
+function redactJson(json: string, redact: (text: string) => string): string {
+  const error = JSON.parse(json) as { code: string; message: string };
+  return JSON.stringify({ ...error, message: redact(error.message) });
+}
