@@ -45,6 +45,11 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   if (databaseUrl && /^postgres(ql)?:\/\//.test(databaseUrl)) {
     const pg = lazyRequire('pg') as typeof import('pg');
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    // An idle connection the database drops (a restart, an administrator) is only logged: the pool
+    // opens a new one on the next query, and an unhandled 'error' event would stop the server.
+    pool.on('error', (error) => {
+      console.error(`sluice: the metadata database closed an idle connection: ${error.message}`);
+    });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     kind = 'postgres';
   } else if (databaseUrl && !databaseUrl.startsWith('sqlite:')) {

@@ -41,6 +41,8 @@ export interface TestServer {
   readonly url: string;
   readonly adminToken: string;
   readonly dataDir: string;
+  /** The PostgreSQL database of this server (unset for SQLite). */
+  readonly databaseUrl?: string;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function startTestServer(kind: 'sqlite' | 'postgres'): Promise<Test
     url: server.url,
     adminToken,
     dataDir,
+    databaseUrl,
     close: async () => {
       await server.close();
       await dropDatabase();

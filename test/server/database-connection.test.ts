@@ -1,0 +1,35 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, POSTGRES_ADMIN_URL, startTestServer, storeKinds, type TestServer } from '../helpers/test-server.js';
+
+const kinds = await storeKinds();
+
+describe.runIf(kinds.includes('postgres'))('a PostgreSQL connection the database drops', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer('postgres');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('is logged, and the server goes on answering on a new one', async () => {
+    expect((await api(t.url, t.adminToken, 'POST', '/workspaces', { name: 'Before' })).status).toBe(201);
+    const database = new URL(t.databaseUrl as string).pathname.slice(1);
+    // Every idle connection of the server's pool is ended from outside, as a restart or an
+    // administrator's pg_terminate_backend would: without an 'error' listener this kills the process.
+    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await admin.connect();
+    const ended = await admin.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [database],
+    );
+    await admin.end();
+    expect(ended.rowCount).toBeGreaterThan(0);
+    // The pool notices the drop asynchronously; then the next requests get new connections.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const listed = await api(t.url, t.adminToken, 'GET', '/workspaces');
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((w: { name: string }) => w.name)).toContain('Before');
+  });
+});
