@@ -1,6 +1,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, POSTGRES_ADMIN_URL, startTestServer, storeKinds, type TestServer } from '../helpers/test-server.js';
+import {
+  api,
+  POSTGRES_ADMIN_URL,
+  startTestServer,
+  storeKinds,
+  type TestServer,
+} from '../helpers/test-server.js';
 
 const kinds = await storeKinds();
 
