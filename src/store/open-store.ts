@@ -42,6 +42,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const { databaseUrl } = options;
   let db: Kysely<Database>;
   let kind: StoreKind;
+  let connectionsClosed = async () => {};
   if (databaseUrl && /^postgres(ql)?:\/\//.test(databaseUrl)) {
     const pg = lazyRequire('pg') as typeof import('pg');
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
@@ -50,6 +51,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     pool.on('error', (error) => {
       console.error(`sluice: the metadata database closed an idle connection: ${error.message}`);
     });
+    connectionsClosed = trackConnections(pool);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     kind = 'postgres';
   } else if (databaseUrl && !databaseUrl.startsWith('sqlite:')) {
@@ -76,7 +78,44 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     await db.destroy();
     throw error;
   }
-  return { db, kind, close: () => db.destroy() };
+  return {
+    db,
+    kind,
+    close: async () => {
+      await db.destroy();
+      await connectionsClosed();
+    },
+  };
+}
+
+/** How long a close waits for PostgreSQL to acknowledge the end of each connection. */
+const CONNECTION_END_WAIT_MS = 5000;
+
+/**
+ * pg's `pool.end()` resolves once it has asked each connection to end, not when they have ended.
+ * A caller that drops the database right after (tests) would then kill live connections, so a
+ * close also waits, briefly, for the pool to report every connection removed.
+ */
+function trackConnections(pool: import('pg').Pool): () => Promise<void> {
+  let open = 0;
+  let allEnded: (() => void) | undefined;
+  pool.on('connect', () => {
+    open += 1;
+  });
+  pool.on('remove', () => {
+    open -= 1;
+    if (open === 0) allEnded?.();
+  });
+  return async () => {
+    if (open === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CONNECTION_END_WAIT_MS);
+      allEnded = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  };
 }
 
 /** True for a unique-constraint violation on either database. */
