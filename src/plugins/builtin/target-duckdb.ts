@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { SluiceError } from '../../errors.js';
-import { type JsonObject, messageType, parseMessage } from '../singer/messages.js';
+import { type JsonObject, parseMessage } from '../singer/messages.js';
+import { isRecordLine, RECORD_PREFIX, recordStream } from '../singer/record-lines.js';
 
 /** target-duckdb's settings (jwills variant, the one Meltano's Hub lists by default). */
 export interface TargetDuckdbConfig {
@@ -147,21 +148,7 @@ interface BatchFile {
   readonly longest: number;
 }
 
-const RECORD_PREFIX = '{"type":"RECORD","stream":"';
 const CLOSE_BRACE = 0x7d;
-
-/**
- * The stream of a RECORD line. The usual layout (type, then stream, as the Singer libraries write
- * it) is read without parsing; anything else is parsed and validated.
- */
-function recordStream(line: string, lineNumber: number): string {
-  if (line.startsWith(RECORD_PREFIX)) {
-    const end = line.indexOf('"', RECORD_PREFIX.length);
-    const name = line.slice(RECORD_PREFIX.length, end);
-    if (end > RECORD_PREFIX.length && !name.includes('\\')) return name;
-  }
-  return (parseMessage(line, lineNumber, 'target-duckdb input') as { stream: string }).stream;
-}
 
 /**
  * Runs target-duckdb: one table per stream (created, or widened, from SCHEMA messages), loaded in
@@ -307,9 +294,8 @@ export async function targetDuckdb(
     /** Any line but a RECORD that `lastRecord` recognises: `line` is trimmed. */
     const readLine = async (line: string): Promise<void> => {
       if (line === '') return;
-      if (line.startsWith(RECORD_PREFIX) || messageType(line) === 'RECORD') {
-        // The usual layout is recognised from its start; any other goes through messageType.
-        const stream = recordStream(line, lineNumber);
+      if (isRecordLine(line)) {
+        const stream = recordStream(line, lineNumber, 'target-duckdb input');
         const batch = batches.get(stream);
         if (batch === undefined) {
           throw error(

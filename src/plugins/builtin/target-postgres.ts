@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { SluiceError } from '../../errors.js';
-import { messageType, parseMessage, type SchemaMessage } from '../singer/messages.js';
+import { parseMessage, type SchemaMessage } from '../singer/messages.js';
+import { isRecordLine, recordStream } from '../singer/record-lines.js';
 import { tableShape } from './postgres-columns.js';
 import {
   type LoadMethod,
@@ -28,7 +29,6 @@ interface StreamState {
   truncated: boolean;
 }
 
-const RECORD_PREFIX = '{"type":"RECORD","stream":"';
 // `\u0000` escapes not preceded by another backslash (`\\u0000` is a backslash, then text).
 const NUL_ESCAPE = /(?<=(?:^|[^\\])(?:\\\\)*)\\u0000/g;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the staging COPY's row end, quote and delimiter.
@@ -36,19 +36,6 @@ const COPY_UNSAFE = /[\r\x01\x02]/;
 
 function error(message: string, details: Record<string, unknown> = {}): SluiceError {
   return new SluiceError('validation_failed', `target-postgres: ${message}`, details);
-}
-
-/**
- * The stream of a RECORD line. The usual layout (type, then stream, as the Singer libraries write
- * it) is read without parsing; anything else is parsed and validated.
- */
-function recordStream(line: string, lineNumber: number): string {
-  if (line.startsWith(RECORD_PREFIX)) {
-    const end = line.indexOf('"', RECORD_PREFIX.length);
-    const name = line.slice(RECORD_PREFIX.length, end);
-    if (end > RECORD_PREFIX.length && !name.includes('\\')) return name;
-  }
-  return (parseMessage(line, lineNumber, 'target-postgres input') as { stream: string }).stream;
 }
 
 /** The line as COPY takes it: raw `\r` only occurs between tokens of valid JSON, so it is a space. */
@@ -190,9 +177,8 @@ async function run(
         lineNumber++;
         const line = text.trim();
         if (line === '') continue;
-        // The usual layout is recognised from its start; any other goes through messageType.
-        if (line.startsWith(RECORD_PREFIX) || messageType(line) === 'RECORD') {
-          const stream = recordStream(line, lineNumber);
+        if (isRecordLine(line)) {
+          const stream = recordStream(line, lineNumber, 'target-postgres input');
           const state = streams.get(stream);
           if (state === undefined) {
             throw error(
