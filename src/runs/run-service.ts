@@ -423,7 +423,7 @@ export class RunService {
       // Also as they appear inside URLs (a password in a connection string).
       redact = makeRedactor([...values, ...values.map((v) => encodeURIComponent(v))]);
       log = this.logs.open(runId, redact, await lastLogSeq(db, runId));
-      await this.attempts(run, workspace, secrets, log, signal, records);
+      await this.attempts({ run, workspace, secrets, log, records }, signal);
       status = 'success';
     } catch (cause) {
       error = cause;
@@ -440,14 +440,8 @@ export class RunService {
     }
   }
 
-  private async attempts(
-    run: RunRow,
-    workspace: WorkspaceRow,
-    secrets: Readonly<Record<string, string>>,
-    log: RunLog,
-    signal: AbortSignal,
-    records: Record<string, number>,
-  ): Promise<void> {
+  private async attempts(execution: Execution, signal: AbortSignal): Promise<void> {
+    const { run, workspace, log, records } = execution;
     const db = this.context.store.db;
     const total = run.max_retries + 1;
     for (let attempt = 1; ; attempt++) {
@@ -472,7 +466,7 @@ export class RunService {
               run.timeout_seconds * 1000,
             );
       try {
-        await this.attempt(run, workspace, secrets, log, AbortSignal.any([signal, timeout.signal]), records);
+        await this.attempt(execution, AbortSignal.any([signal, timeout.signal]));
         return;
       } catch (error) {
         // A cancel (or the server stopping) ends the run with its reason, whatever the plugin said.
@@ -486,14 +480,8 @@ export class RunService {
     }
   }
 
-  private async attempt(
-    run: RunRow,
-    workspace: WorkspaceRow,
-    secrets: Readonly<Record<string, string>>,
-    log: RunLog,
-    signal: AbortSignal,
-    records: Record<string, number>,
-  ): Promise<void> {
+  private async attempt(execution: Execution, signal: AbortSignal): Promise<void> {
+    const { run, workspace } = execution;
     const workDir = workspaceWorkDir(this.options.dataDir, workspace.id);
     const release = await leaseWorkDir(
       repositoryPath(this.context, workspace.repository_name),
@@ -502,21 +490,14 @@ export class RunService {
       signal,
     );
     try {
-      await this.runInFolder(run, workspace, secrets, log, signal, records, workDir);
+      await this.runInFolder(execution, signal, workDir);
     } finally {
       release();
     }
   }
 
-  private async runInFolder(
-    run: RunRow,
-    workspace: WorkspaceRow,
-    secrets: Readonly<Record<string, string>>,
-    log: RunLog,
-    signal: AbortSignal,
-    records: Record<string, number>,
-    workDir: string,
-  ): Promise<void> {
+  private async runInFolder(execution: Execution, signal: AbortSignal, workDir: string): Promise<void> {
+    const { run, workspace, secrets, log, records } = execution;
     signal.throwIfAborted();
     const project = loadProject(folderSource(workDir));
     const environment = project.environments.find((e) => e.name === run.environment);
@@ -570,6 +551,16 @@ export class RunService {
       },
     );
   }
+}
+
+/** What one run's attempts share: the signal is not here, as each attempt adds its own timeout. */
+interface Execution {
+  readonly run: RunRow;
+  readonly workspace: WorkspaceRow;
+  readonly secrets: Readonly<Record<string, string>>;
+  readonly log: RunLog;
+  /** Records per stream of the current attempt, updated as its steps end. */
+  readonly records: Record<string, number>;
 }
 
 /** The error's message with secrets hidden (redacted as text: JSON would escape them differently). */
