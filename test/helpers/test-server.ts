@@ -36,6 +36,27 @@ export async function storeKinds(): Promise<('sqlite' | 'postgres')[]> {
   return ['sqlite'];
 }
 
+/** A fresh, empty PostgreSQL database for one suite: its name, its URL, and how to drop it. */
+export async function createTestDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `sluice_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
 export interface TestServer {
   readonly server: RunningServer;
   readonly url: string;
@@ -49,24 +70,8 @@ export interface TestServer {
 /** A real server on a random loopback port, with a fresh data folder and (for PostgreSQL) a fresh database. */
 export async function startTestServer(kind: 'sqlite' | 'postgres'): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-server-'));
-  let databaseUrl: string | undefined;
-  let dropDatabase = async () => {};
-  if (kind === 'postgres') {
-    const name = `sluice_test_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(POSTGRES_ADMIN_URL);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDatabase = async () => {
-      const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    };
-  }
+  const database = kind === 'postgres' ? await createTestDatabase() : undefined;
+  const databaseUrl = database?.url;
   const adminToken = `test-admin-${randomBytes(12).toString('hex')}`;
   // The scheduler's own clock never fires in tests: they call its tick with the time they want.
   const server = await startServer({
@@ -85,7 +90,7 @@ export async function startTestServer(kind: 'sqlite' | 'postgres'): Promise<Test
     databaseUrl,
     close: async () => {
       await server.close();
-      await dropDatabase();
+      await database?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type ServerProcess, startServerProcess } from '../helpers/server-process.js';
-import { api, git, storeKinds, withToken } from '../helpers/test-server.js';
+import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
+import { api, createTestDatabase, git, storeKinds, withToken } from '../helpers/test-server.js';
 
 const kinds = await storeKinds();
 

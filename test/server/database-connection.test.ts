@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../src/store/open-store.js';
 import {
   api,
+  createTestDatabase,
   POSTGRES_ADMIN_URL,
   startTestServer,
   storeKinds,
@@ -48,32 +48,29 @@ describe.runIf(kinds.includes('postgres'))('a PostgreSQL connection the database
 
 describe.runIf(kinds.includes('postgres'))('closing a PostgreSQL store', () => {
   it('returns only once every connection has ended, so the database can be dropped at once', async () => {
-    const name = `sluice_close_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
     await admin.connect();
+    const dropped: string[] = [];
+    const logged = vi.spyOn(console, 'error').mockImplementation((...args) => {
+      dropped.push(args.join(' '));
+    });
     try {
-      const dropped: string[] = [];
-      const logged = vi.spyOn(console, 'error').mockImplementation((...args) => {
-        dropped.push(args.join(' '));
-      });
       // Ten rounds: the connections' ends race the DROP without the wait, most rounds.
       for (let round = 0; round < 10; round++) {
-        await admin.query(`CREATE DATABASE ${name}`);
-        const url = new URL(POSTGRES_ADMIN_URL);
-        url.pathname = `/${name}`;
+        const database = await createTestDatabase();
         const dataDir = mkdtempSync(join(tmpdir(), 'sluice-close-'));
-        const store = await openStore({ databaseUrl: url.toString(), dataDir });
+        const store = await openStore({ databaseUrl: database.url, dataDir });
         await Promise.all([1, 2, 3, 4].map(() => sql`SELECT pg_sleep(0.01)`.execute(store.db)));
         await store.close();
-        await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+        // At once, on a connection already open: `database.drop()` would connect first, and so wait.
+        await admin.query(`DROP DATABASE ${database.name} WITH (FORCE)`);
         rmSync(dataDir, { recursive: true, force: true });
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
-      logged.mockRestore();
-      expect(dropped).toEqual([]);
     } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      logged.mockRestore();
       await admin.end();
     }
+    expect(dropped).toEqual([]);
   });
 });
