@@ -13,6 +13,12 @@ export interface RuntimeEnv {
   readonly userAgent?: string;
   /** Meltano's `ff.strict_env_var_mode`: a missing variable is an error. */
   readonly strict?: boolean;
+  /**
+   * In a run, what the plugins before this one export: each plugin's `MELTANO_<TYPE>_*` and setting
+   * variables pass on to the next (so a loader's config can use `$MELTANO_EXTRACT__LOAD_SCHEMA`).
+   * It beats the shell and Meltano's own variables, as Meltano's `env_override` does.
+   */
+  readonly pipeline?: EnvMap;
 }
 
 /** The variables a plugin's settings see (meltano-semantics §4.5, with Sluice's layering). */
@@ -21,7 +27,15 @@ export interface EnvLayers {
   readonly blocks: Readonly<Record<string, string>>;
   /** Each block as expanded, in order: what each layer saw and gave (for `--print-var`-style debugging). */
   readonly steps: readonly EnvLayerStep[];
-  /** The `env` store: the shell, Meltano's own variables, then the blocks (which beat the shell). */
+  /**
+   * The blocks after the top-level one (environment, plugin, environment-plugin), merged: in a
+   * plugin's process they beat its setting variables, while the top-level block does not.
+   */
+  readonly scopedBlocks: Readonly<Record<string, string>>;
+  /**
+   * The `env` store: the shell, Meltano's own variables, the top-level block, the run's earlier
+   * plugins, the plugin's `MELTANO_<TYPE>_*`, then the other blocks (Meltano's `env_override` order).
+   */
   readonly store: Readonly<Record<string, string>>;
   /** What `$VAR` in configuration can reference: `.env`, then the store on top. */
   readonly expandable: Readonly<Record<string, string>>;
@@ -135,10 +149,12 @@ export function buildEnvLayers(
 ): EnvLayers {
   const meltano = meltanoVariables(project, environment, runtime);
   const info = plugin && namespace !== null ? pluginInfoVariables(plugin, namespace) : {};
+  const pipeline = definedOnly(runtime.pipeline ?? {});
   const base: Record<string, string> = {
     ...definedOnly(runtime.dotenv),
     ...definedOnly(runtime.shell),
     ...meltano,
+    ...pipeline,
     ...info,
   };
   const blocks: Record<string, string> = {};
@@ -156,8 +172,18 @@ export function buildEnvLayers(
     Object.assign(blocks, values);
     steps.push({ layer, values });
   }
-  const store = { ...definedOnly(runtime.shell), ...meltano, ...info, ...blocks };
-  return { blocks, steps, store, expandable: { ...definedOnly(runtime.dotenv), ...store } };
+  const [topLevel, ...scoped] = steps;
+  const scopedBlocks: Record<string, string> = {};
+  for (const step of scoped) Object.assign(scopedBlocks, step.values);
+  const store = {
+    ...definedOnly(runtime.shell),
+    ...meltano,
+    ...topLevel?.values,
+    ...pipeline,
+    ...info,
+    ...scopedBlocks,
+  };
+  return { blocks, steps, scopedBlocks, store, expandable: { ...definedOnly(runtime.dotenv), ...store } };
 }
 
 function definedOnly(env: EnvMap): Record<string, string> {

@@ -8,12 +8,13 @@ import type {
   YamlValue,
 } from '../project/model.js';
 import { PLUGIN_TYPES } from '../project/plugin-types.js';
-import { buildEnvLayers, type EnvLayers, type RuntimeEnv, stringifyForEnv } from './env-layers.js';
+import { buildEnvLayers, type EnvLayers, type RuntimeEnv } from './env-layers.js';
 import { type NamingPlugin, ownPrefixes, readEnvVars, writeEnvVars } from './env-var-names.js';
 import { type EnvMap, expandSettingValue } from './expand.js';
 import { flatten, nestObject } from './flatten.js';
 import { castValue, isSensitive } from './kinds.js';
 import { configWithExtras, findPlugin, pluginSettingDefinitions } from './setting-definitions.js';
+import { settingEnvValue } from './settings-env.js';
 
 /** Where a value came from, highest precedence first (meltano-semantics §4.2; Sluice keeps no system DB store). */
 export const SETTING_SOURCES = [
@@ -106,6 +107,11 @@ export function resolvePlugin(
   const settings = resolver.definitions.settings.map((d) => resolver.resolve(d, false));
   const extras = resolver.definitions.extras.map((d) => resolver.resolve(d, true));
   return { plugin, environment: environment?.name ?? null, settings, extras, env, naming };
+}
+
+/** The resolved value of one of a plugin's extras (`_catalog`, `_select`, ...); undefined when unset. */
+export function extraValue(resolved: ResolvedPlugin, name: string): YamlValue | undefined {
+  return resolved.extras.find((s) => s.name === name)?.value ?? undefined;
 }
 
 class PluginResolver {
@@ -235,7 +241,7 @@ class PluginResolver {
         const resolved = this.resolve(def, false);
         if (resolved.value === null) continue;
         for (const name of writeEnvVars(this.naming, def))
-          settingsEnv[name] = stringifyForEnv(resolved.value);
+          settingsEnv[name] = settingEnvValue(def, resolved.value);
       }
       this.extrasEnv = { ...this.env.expandable, ...settingsEnv };
     }

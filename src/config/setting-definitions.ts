@@ -65,7 +65,7 @@ function regularSettings(project: Project, plugin: PluginEntry): SettingDefiniti
     plugin.inheritFrom !== undefined ? findPlugin(project, plugin.type, plugin.inheritFrom) : undefined;
   const base = parent
     ? regularSettings(project, parent)
-    : (project.lockedSettings.get(`${plugin.type}/${plugin.name}`) ?? []);
+    : (project.lockedDefinitions.get(`${plugin.type}/${plugin.name}`)?.settings ?? []);
   const ownNames = new Set(plugin.settings.map((d) => d.name));
   const defined = [...base.filter((d) => !ownNames.has(d.name)), ...plugin.settings];
   return [...defined, ...customSettings(defined, plugin.config)];

@@ -1,7 +1,7 @@
 import { errorAt, formatPosition, SluiceError, type SourcePosition } from '../errors.js';
 import { PROJECT_FILE } from './find-root.js';
 import { expandIncludePaths } from './include-paths.js';
-import { readLockedSettings } from './lock-files.js';
+import { readLockedDefinitions } from './lock-files.js';
 import type { EnvBlock, PluginEntry, Project, ProjectWarning, YamlMap, YamlValue } from './model.js';
 import { describePluginType } from './plugin-types.js';
 import type { ProjectSource } from './project-source.js';
@@ -110,7 +110,7 @@ export function loadProject(source: ProjectSource): Project {
     schedules,
     jobs,
     extras: rest,
-    lockedSettings: readLockedSettings(source, plugins),
+    lockedDefinitions: readLockedDefinitions(source, plugins),
     warnings,
   };
 }

@@ -1,16 +1,17 @@
-import type { PluginEntry, SettingDefinition, SettingKind } from './model.js';
+import type { LockedDefinition, PluginEntry, SettingDefinition, SettingKind } from './model.js';
 import type { ProjectSource } from './project-source.js';
 
 /**
- * Settings from Meltano lock files (`plugins/<type>/<name>--<variant>.lock`), which pin the Hub
+ * Definitions from Meltano lock files (`plugins/<type>/<name>--<variant>.lock`), which pin the Hub
  * definition of a plugin that shadows a discoverable one. Sluice never contacts the Hub, so this is
- * where it learns such a plugin's kinds, defaults, aliases and which settings are sensitive.
+ * where it learns such a plugin's kinds, defaults, aliases, which settings are sensitive, and its
+ * capabilities (which decide the flags a tap is run with).
  */
-export function readLockedSettings(
+export function readLockedDefinitions(
   source: ProjectSource,
   plugins: readonly PluginEntry[],
-): Map<string, SettingDefinition[]> {
-  const out = new Map<string, SettingDefinition[]>();
+): Map<string, LockedDefinition> {
+  const out = new Map<string, LockedDefinition>();
   const listings = new Map<string, string[]>();
   for (const plugin of plugins) {
     if (plugin.inheritFrom !== undefined || plugin.namespace !== undefined) continue;
@@ -33,9 +34,13 @@ export function readLockedSettings(
     } catch {
       continue; // A broken lock file only costs us the definition; Meltano would refetch it.
     }
-    const settings = (parsed as { settings?: unknown }).settings;
-    if (!Array.isArray(settings)) continue;
-    out.set(`${plugin.type}/${plugin.name}`, settings.filter(isSettingLike).map(toDefinition));
+    const { settings, capabilities } = (parsed ?? {}) as { settings?: unknown; capabilities?: unknown };
+    out.set(`${plugin.type}/${plugin.name}`, {
+      settings: Array.isArray(settings) ? settings.filter(isSettingLike).map(toDefinition) : [],
+      ...(Array.isArray(capabilities)
+        ? { capabilities: capabilities.filter((c): c is string => typeof c === 'string') }
+        : {}),
+    });
   }
   return out;
 }

@@ -50,6 +50,13 @@ export interface SettingDefinition {
   readonly position?: SourcePosition;
 }
 
+/** What a Meltano lock file tells of a plugin. */
+export interface LockedDefinition {
+  readonly settings: readonly SettingDefinition[];
+  /** Absent when the lock file has no `capabilities` list. */
+  readonly capabilities?: readonly string[];
+}
+
 /** A plugin entry under `plugins.<type>[]`. */
 export interface PluginEntry {
   readonly type: PluginType;
@@ -59,6 +66,8 @@ export interface PluginEntry {
   readonly variant?: string;
   readonly pipUrl?: string;
   readonly executable?: string;
+  /** `capabilities:` as written (`catalog`, `discover`, `state`, `properties`, ...); absent when not written. */
+  readonly capabilities?: readonly string[];
   readonly settings: readonly SettingDefinition[];
   readonly config: YamlMap;
   /** Every other key (select, metadata, schema, ...): Meltano's "extras". */
@@ -135,6 +144,6 @@ export interface Project {
   /** Top-level keys other than plugins/environments/schedules/jobs/env, deep-merged across files. */
   readonly extras: YamlMap;
   /** Plugin definitions found in lock files, by `<type>/<name>`. */
-  readonly lockedSettings: ReadonlyMap<string, readonly SettingDefinition[]>;
+  readonly lockedDefinitions: ReadonlyMap<string, LockedDefinition>;
   readonly warnings: readonly ProjectWarning[];
 }

@@ -1,3 +1,4 @@
+import { pythonStr } from '../config/python-text.js';
 import { errorAt, type SourcePosition } from '../errors.js';
 import type {
   EnvBlock,
@@ -203,6 +204,18 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
     );
     const config = mapping(raw.config, [...path, 'config'], `The \`config\` of ${type} '${name}'`);
     const inheritFrom = optionalString(raw.inherit_from, [...path, 'inherit_from'], '`inherit_from`');
+    const capabilities =
+      raw.capabilities === undefined || raw.capabilities === null
+        ? undefined
+        : list(raw.capabilities, [...path, 'capabilities'], `The \`capabilities\` of ${type} '${name}'`).map(
+            (c, i) =>
+              typeof c === 'string'
+                ? c
+                : fail(
+                    [...path, 'capabilities', i],
+                    `a capability of ${type} '${name}' must be a name such as catalog, discover or state, found ${describeValue(c)}.`,
+                  ),
+          );
     return lazyPosition(
       {
         type,
@@ -212,6 +225,7 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
         variant: optionalString(raw.variant, [...path, 'variant'], '`variant`'),
         pipUrl: optionalString(raw.pip_url, [...path, 'pip_url'], '`pip_url`'),
         executable: optionalString(raw.executable, [...path, 'executable'], '`executable`'),
+        ...(capabilities ? { capabilities } : {}),
         settings,
         config,
         extras,
@@ -420,13 +434,4 @@ function memoize<T>(compute: () => T): () => T {
     }
     return value as T;
   };
-}
-
-/** Python's `str()` of a YAML value, as Meltano applies it to `env:` values. */
-function pythonStr(value: YamlValue): string {
-  if (typeof value === 'string') return value;
-  if (value === true) return 'True';
-  if (value === false) return 'False';
-  if (typeof value === 'number') return String(value);
-  return JSON.stringify(value);
 }

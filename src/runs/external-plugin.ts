@@ -8,7 +8,9 @@ import { pipeline } from 'node:stream/promises';
 import { SluiceError } from '../errors.js';
 import type { Catalog } from '../plugins/singer/catalog-rules.js';
 import { messageType, parseMessage } from '../plugins/singer/messages.js';
+import { readTargetLine } from '../plugins/singer/target-output.js';
 import type { PluginEntry } from '../project/model.js';
+import { asCatalog } from './tap-catalog.js';
 
 /** How many of a plugin's last stderr lines a failure message quotes. */
 const STDERR_LINES = 20;
@@ -42,8 +44,15 @@ export function venvDir(projectRoot: string, plugin: Pick<PluginEntry, 'type' | 
 export function resolveExecutable(projectRoot: string, plugin: PluginEntry): string {
   const program = plugin.executable ?? plugin.name;
   if (program.includes('/')) return isAbsolute(program) ? program : resolve(projectRoot, program);
+  return venvExecutable(projectRoot, plugin) ?? program;
+}
+
+/** The plugin's program in the virtualenv `sluice install` made for it, when there is one. */
+export function venvExecutable(projectRoot: string, plugin: PluginEntry): string | undefined {
+  const program = plugin.executable ?? plugin.name;
+  if (program.includes('/')) return undefined;
   const inVenv = join(venvDir(projectRoot, plugin), 'bin', program);
-  return existsSync(inVenv) ? inVenv : program;
+  return existsSync(inVenv) ? inVenv : undefined;
 }
 
 /**
@@ -195,32 +204,19 @@ export async function discoverExternal(plugin: ExternalPlugin, configPath: strin
       { plugin: plugin.name },
     );
   }
-  const streams = (catalog as { streams?: unknown } | null)?.streams;
-  if (!Array.isArray(streams)) {
-    throw new SluiceError(
-      'singer_protocol',
-      `'${plugin.name}' --discover printed JSON without a "streams" list; that is not a Singer catalog.`,
-      { plugin: plugin.name },
-    );
-  }
-  return catalog as Catalog;
-}
-
-export interface TapFiles {
-  readonly config: string;
-  readonly catalog: string;
-  readonly state?: string;
+  return asCatalog(catalog, plugin.name, `'${plugin.name}' --discover printed`);
 }
 
 /**
- * Runs `<tap> --config F --catalog C [--state S]` and yields its stdout lines, each checked:
+ * Runs a tap in sync mode with `args` (`tapArguments`) and yields its stdout lines, each checked:
  * RECORD lines are recognised without parsing, others are parsed, and a malformed line fails the
  * run naming its line number. When the tap exits non-zero the run fails with its last stderr
  * lines; if the consumer stops early (a failure downstream) the tap is killed.
  */
-export async function* runExternalTap(plugin: ExternalPlugin, files: TapFiles): AsyncGenerator<string> {
-  const args = ['--config', files.config, '--catalog', files.catalog];
-  if (files.state !== undefined) args.push('--state', files.state);
+export async function* runExternalTap(
+  plugin: ExternalPlugin,
+  args: readonly string[],
+): AsyncGenerator<string> {
   const started = start(plugin, args);
   started.child.stdin?.end();
   const stdout = started.child.stdout;
@@ -241,11 +237,17 @@ export async function* runExternalTap(plugin: ExternalPlugin, files: TapFiles): 
   }
 }
 
+/** How much of a line a target printed that is not a state goes to the log. */
+const OTHER_LINE_CHARS = 300;
+/** How many such lines a step logs; the rest are counted. */
+const OTHER_LINES = 20;
+
 /**
  * Runs `<target> --config F` with `input` (Singer lines) on its stdin, through `pipeline` so the
- * tap is read only as fast as the target takes it; each STATE line the target prints goes to
- * `emitState`. Fails when the target exits non-zero (with its last stderr lines); the target is
- * killed when the input fails.
+ * tap is read only as fast as the target takes it; each state the target prints on stdout goes to
+ * `emitState` (`readTargetLine`: a bare JSON object, or a STATE message), any other line to the
+ * log. Fails when the target exits non-zero (with its last stderr lines); the target is killed
+ * when the input fails.
  */
 export async function runExternalTarget(
   plugin: ExternalPlugin,
@@ -257,12 +259,17 @@ export async function runExternalTarget(
   const { child } = started;
   const readStates = async () => {
     if (!child.stdout) return;
-    let lineNumber = 0;
+    let others = 0;
     for await (const line of linesOf(child.stdout)) {
-      lineNumber++;
-      if (line.trim() === '') continue;
-      const message = parseMessage(line, lineNumber, plugin.name);
-      if (message.type === 'STATE') emitState(message.value);
+      const read = readTargetLine(line);
+      if (read.kind === 'state') emitState(read.value);
+      else if (read.kind === 'other' && ++others <= OTHER_LINES) {
+        const shown = line.length > OTHER_LINE_CHARS ? `${line.slice(0, OTHER_LINE_CHARS)}...` : line;
+        plugin.log?.(`stdout (${read.reason}; no state saved)${read.echoed ? '' : `: ${shown}`}`);
+      }
+    }
+    if (others > OTHER_LINES) {
+      plugin.log?.(`stdout: ${others - OTHER_LINES} more lines that are not states were not logged`);
     }
   };
   try {

@@ -6,16 +6,17 @@ import { describeSettingGroups, unsatisfiedSettingGroups } from '../config/requi
 import { type ResolvedPlugin, resolvePlugin } from '../config/resolve.js';
 import { SluiceError } from '../errors.js';
 import type { TargetPostgresConfig } from '../plugins/builtin/postgres-config.js';
-import type { SingerCatalog, SingerState } from '../plugins/builtin/singer-catalog.js';
+import type { SingerCatalog } from '../plugins/builtin/singer-catalog.js';
 import { discoverCsv, tapCsvChunks } from '../plugins/builtin/tap-csv.js';
 import type { TapCsvConfig } from '../plugins/builtin/tap-csv-config.js';
 import { type TargetDuckdbConfig, targetDuckdb } from '../plugins/builtin/target-duckdb.js';
 import { type TargetJsonlConfig, targetJsonl } from '../plugins/builtin/target-jsonl.js';
 import { targetPostgres } from '../plugins/builtin/target-postgres.js';
-import { applyCatalogRules, type Catalog, type CatalogRules } from '../plugins/singer/catalog-rules.js';
+import type { Catalog } from '../plugins/singer/catalog-rules.js';
 import { parseMessage } from '../plugins/singer/messages.js';
-import type { Environment, PluginEntry, Project, YamlValue } from '../project/model.js';
+import type { Environment, Project } from '../project/model.js';
 import { builtinOrUndefined, requiredSettingGroups } from './builtin-plugins.js';
+import { type PluginCapabilities, pluginCapabilities } from './capabilities.js';
 import {
   discoverExternal,
   type ExternalPlugin,
@@ -23,12 +24,18 @@ import {
   runExternalMapper,
   runExternalTap,
   runExternalTarget,
+  venvExecutable,
   withPrivateDir,
   writePrivateJson,
 } from './external-plugin.js';
+import { externalPluginEnv } from './external-plugin-env.js';
 import type { StateStore } from './local-state-store.js';
 import type { ExtractLoadStep, RunPlan } from './plan-run.js';
+import { resolveStep } from './resolve-step.js';
 import { generateStateId } from './state-id.js';
+import { tapArguments } from './tap-arguments.js';
+import { tapCatalog } from './tap-catalog.js';
+import { tapState } from './tap-state.js';
 
 export interface RunOptions {
   readonly project: Project;
@@ -59,26 +66,6 @@ export interface StepResult {
   readonly durationMs: number;
 }
 
-function extra(resolved: ResolvedPlugin, name: string): YamlValue | undefined {
-  return resolved.extras.find((s) => s.name === name)?.value ?? undefined;
-}
-
-function isMap(value: YamlValue | undefined): value is { readonly [key: string]: YamlValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** The extractor's `select`, `metadata` and `schema` extras, as resolved for the environment. */
-function catalogRules(resolved: ResolvedPlugin): CatalogRules {
-  const select = extra(resolved, '_select');
-  const metadata = extra(resolved, '_metadata');
-  const schema = extra(resolved, '_schema');
-  return {
-    ...(Array.isArray(select) ? { select: select.map(String) } : {}),
-    ...(isMap(metadata) ? { metadata } : {}),
-    ...(isMap(schema) ? { schema: schema as CatalogRules['schema'] & object } : {}),
-  };
-}
-
 function externalPlugin(options: RunOptions, resolved: ResolvedPlugin): ExternalPlugin {
   const projectRoot = options.project.root;
   const name = resolved.plugin.name;
@@ -86,11 +73,22 @@ function externalPlugin(options: RunOptions, resolved: ResolvedPlugin): External
   return {
     name,
     executable: resolveExecutable(projectRoot, resolved.plugin),
-    env: resolved.env.store,
+    env: externalPluginEnv(resolved, options.runtime, venvExecutable(projectRoot, resolved.plugin)),
     cwd: projectRoot,
     ...(log ? { log: (line: string) => log(`${name} | ${line}`) } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
+}
+
+/** Says in the run's log how a tap's capabilities were found when that may surprise. */
+function describeCapabilities(name: string, capabilities: PluginCapabilities): string | undefined {
+  if (capabilities.source === 'assumed') {
+    return `${name} declares no capabilities and has no lock file: assuming ${[...capabilities.names].join(', ')} (set capabilities: in meltano.yml to change this)`;
+  }
+  if (capabilities.names.size === 0) {
+    return `${name} declares no capabilities: it runs with --config only, without discovery, catalog or state, as in Meltano (list them under capabilities: if it supports them)`;
+  }
+  return undefined;
 }
 
 /** The extractor's output, stopped at the next message once the run is aborted. */
@@ -154,15 +152,16 @@ function stateIdSuffix(
 }
 
 /**
- * Runs one extractor -> loader step in this process. State advances only with the STATEs the
- * loader emits, each after the records before it are durable; each is saved before the extractor
- * is asked for more, so a failed or killed run resumes from the last saved one.
+ * Runs one extractor -> loader step in this process. The tap is given what its capabilities
+ * allow (catalog, state), as Meltano does. State advances only with the states the loader emits,
+ * each after the records before it are durable; each is saved before the extractor is asked for
+ * more, so a failed or killed run resumes from the last saved one.
  */
 async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<StepResult> {
   const started = performance.now();
   const { project, environment, runtime, stateStore } = options;
-  const extractor = resolvePlugin(project, environment, step.extractor, runtime);
-  const loader = resolvePlugin(project, environment, step.loader, runtime);
+  const resolved = resolveStep(project, environment, runtime, step);
+  const { extractor, loader } = resolved;
   const stateId = stepStateId(options, step, extractor);
   const tapConfig = processConfig(extractor);
   const targetConfig = processConfig(loader);
@@ -171,8 +170,11 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
   const targetBuiltin = builtinOrUndefined(project, step.loader);
   const tap = tapBuiltin ? undefined : externalPlugin(options, extractor);
   const target = targetBuiltin ? undefined : externalPlugin(options, loader);
+  const capabilities = pluginCapabilities(project, step.extractor);
   const log = options.log ?? (() => undefined);
   log(`Running ${step.extractor.name} -> ${step.loader.name} (state ID ${stateId})`);
+  const note = describeCapabilities(step.extractor.name, capabilities);
+  if (note) log(note);
 
   const records: Record<string, number> = {};
   let saving: Promise<void> = Promise.resolve();
@@ -180,19 +182,25 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
   // Configuration, catalog and state files live in a private folder removed when the step ends.
   await withPrivateDir(async (dir) => {
     const tapConfigPath = tap ? await writePrivateJson(dir, 'tap.config.json', tapConfig) : '';
-    const discovered = tap
-      ? await discoverExternal(tap, tapConfigPath)
-      : ((await discoverCsv(tapConfig as TapCsvConfig, { projectRoot })) as unknown as Catalog);
-    const catalog = applyCatalogRules(discovered, catalogRules(extractor));
-    const stored = options.fullRefresh ? undefined : await stateStore.get(stateId);
-    const state = stored?.value.singer_state as SingerState | undefined;
-    log(
-      options.fullRefresh
-        ? 'Full refresh: starting without state'
-        : state
-          ? `Resuming from the state saved at ${stored?.updatedAt}`
-          : 'No state saved yet: starting from the beginning',
-    );
+    const catalog = await tapCatalog({
+      extractor,
+      capabilities,
+      projectRoot,
+      log,
+      discover: async () =>
+        tap
+          ? discoverExternal(tap, tapConfigPath)
+          : ((await discoverCsv(tapConfig as TapCsvConfig, { projectRoot })) as unknown as Catalog),
+    });
+    const state = await tapState({
+      extractor,
+      capabilities,
+      projectRoot,
+      stateStore,
+      stateId,
+      fullRefresh: options.fullRefresh === true,
+      log,
+    });
 
     const tapName = step.extractor.name;
     const countRecords = (stream: string, count: number) => {
@@ -215,16 +223,20 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
       }
     }
     const source = tap
-      ? runExternalTap(tap, {
-          config: tapConfigPath,
-          catalog: await writePrivateJson(dir, 'catalog.json', catalog),
-          ...(state ? { state: await writePrivateJson(dir, 'state.json', state) } : {}),
-        })
+      ? runExternalTap(
+          tap,
+          tapArguments(capabilities.names, {
+            config: tapConfigPath,
+            ...(catalog ? { catalog: await writePrivateJson(dir, 'catalog.json', catalog) } : {}),
+            ...(state ? { state: await writePrivateJson(dir, 'state.json', state) } : {}),
+          }),
+        )
       : tapCsvChunks(tapConfig as TapCsvConfig, {
           projectRoot,
-          catalog: catalog as unknown as SingerCatalog,
+          ...(catalog ? { catalog: catalog as unknown as SingerCatalog } : {}),
           ...(state ? { state } : {}),
           onRecords: countRecords,
+          log,
         });
     const input = forward(abortable(source, options.signal));
     const emitState = (value: unknown) => {
@@ -238,10 +250,9 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
     };
     // Mappers (external programs) sit between the extractor's checked output and the loader.
     let mapped: AsyncIterable<string> = input;
-    for (const [index, mapper] of step.mappers.entries()) {
-      const resolved = resolvePlugin(project, environment, mapper, runtime);
-      const configPath = await writePrivateJson(dir, `mapper-${index}.config.json`, processConfig(resolved));
-      mapped = runExternalMapper(externalPlugin(options, resolved), configPath, mapped);
+    for (const [index, mapper] of resolved.mappers.entries()) {
+      const configPath = await writePrivateJson(dir, `mapper-${index}.config.json`, processConfig(mapper));
+      mapped = runExternalMapper(externalPlugin(options, mapper), configPath, mapped);
     }
     if (target) {
       const targetConfigPath = await writePrivateJson(dir, 'target.config.json', targetConfig);
@@ -266,17 +277,13 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
 }
 
 /**
- * Refuses, before anything starts, a plugin none of whose required setting groups has every value
- * in the run's environment (variables count: secrets arrive that way).
+ * Refuses a plugin none of whose required setting groups has every value in the run's
+ * environment (variables count: secrets arrive that way).
  */
-export function checkRequiredSettings(
-  options: Pick<RunOptions, 'project' | 'environment' | 'runtime'>,
-  plugin: PluginEntry,
-): void {
-  const { project, environment, runtime } = options;
+function checkRequiredSettings(resolved: ResolvedPlugin, project: Project, environment: Environment): void {
+  const plugin = resolved.plugin;
   const groups = requiredSettingGroups(project, plugin);
   if (groups.length === 0) return;
-  const resolved = resolvePlugin(project, environment, plugin, runtime);
   const missing = unsatisfiedSettingGroups(resolved, groups);
   if (!missing) return;
   const first = missing[0] ?? [];
@@ -293,6 +300,22 @@ export function checkRequiredSettings(
   );
 }
 
+/**
+ * Refuses, before anything starts, a plan with a plugin that lacks a required setting. Each
+ * plugin is resolved as its step will run it (seeing what the plugins before it export).
+ */
+export function checkPlanSettings(
+  plan: RunPlan,
+  options: Pick<RunOptions, 'project' | 'environment' | 'runtime'>,
+): void {
+  const { project, environment, runtime } = options;
+  for (const step of plan.steps) {
+    const resolved = resolveStep(project, environment, runtime, step);
+    for (const plugin of [resolved.extractor, ...resolved.mappers, resolved.loader])
+      checkRequiredSettings(plugin, project, environment);
+  }
+}
+
 /** Runs a plan's steps in order; the run stops at the first step that fails. */
 export async function runPlan(
   plan: RunPlan,
@@ -300,10 +323,7 @@ export async function runPlan(
   onStep?: (result: StepResult) => void,
 ): Promise<readonly StepResult[]> {
   // Every plugin is checked before anything runs, so a missing setting fails fast.
-  for (const step of plan.steps) {
-    for (const plugin of [step.extractor, ...step.mappers, step.loader])
-      checkRequiredSettings(options, plugin);
-  }
+  checkPlanSettings(plan, options);
   const results: StepResult[] = [];
   for (const step of plan.steps) {
     try {

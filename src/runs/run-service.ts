@@ -26,7 +26,7 @@ import { installPlugins } from './install.js';
 import { planRun, type RunPlan } from './plan-run.js';
 import { pluginEnv } from './plugin-env.js';
 import { type RunLog, RunLogHub } from './run-log.js';
-import { checkRequiredSettings, planStateIds, runPlan } from './run-pipeline.js';
+import { checkPlanSettings, planStateIds, runPlan } from './run-pipeline.js';
 import { EmbeddedRunQueue, type RunQueue } from './run-queue.js';
 import { leaseWorkDir, workspaceWorkDir } from './workspace-checkout.js';
 import { workspaceStateStore } from './workspace-state-store.js';
@@ -196,11 +196,7 @@ export class RunService {
     // Refused now, before anything is queued, when a plugin lacks a required setting.
     const secrets = await this.secretsOf(row, environment.name);
     const runtime = this.runtime(secrets);
-    for (const step of plan.steps) {
-      for (const plugin of [step.extractor, ...step.mappers, step.loader]) {
-        checkRequiredSettings({ project, environment, runtime }, plugin);
-      }
-    }
+    checkPlanSettings(plan, { project, environment, runtime });
     // Two runs that would read and advance the same state must not overlap, however they were
     // asked for (a job or its blocks, with or without a mapper): the guard compares state IDs.
     const stateIds = planStateIds(plan, {

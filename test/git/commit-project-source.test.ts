@@ -119,7 +119,7 @@ describe('commitProjectSource', () => {
       'environments/dev.yml',
       'jobs/job-1.yaml',
     ]);
-    expect(fromGit.lockedSettings.get('extractors/tap-github')?.map((s) => s.name)).toEqual([
+    expect(fromGit.lockedDefinitions.get('extractors/tap-github')?.settings.map((s) => s.name)).toEqual([
       'auth_token',
       'start_date',
     ]);

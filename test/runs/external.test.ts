@@ -193,7 +193,7 @@ describe('sluice run with an external tap', () => {
     expect(result.stderr).toContain('this is not json');
   });
 
-  it('runs an external tap into an external target, saving the STATEs the target confirms', async () => {
+  it('runs an external tap into an external target that confirms states as STATE messages, saving them', async () => {
     const result = await sluice('run', 'tap-numbers', 'target-lines');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('numbers: 7 records');

@@ -18,6 +18,7 @@ plugins:
   extractors:
   - name: slow-tap
     namespace: slow_tap
+    capabilities: [catalog, discover, state]
     executable: ${SLOW_TAP}
     config:
       count: ${ROWS}

@@ -24,6 +24,7 @@ plugins:
         keys: [id]
   - name: slow-tap
     namespace: slow_tap
+    capabilities: [catalog, discover, state]
     executable: ${SLOW_TAP}
     config:
       count: 1000
@@ -34,6 +35,7 @@ plugins:
       count: 4
   - name: tap-leaves-child
     namespace: tap_leaves_child
+    capabilities: [catalog, discover, state]
     executable: ${SLOW_TAP}
     settings:
     - name: child_pid_file
@@ -41,6 +43,7 @@ plugins:
       count: 2
   - name: tap-needs-token
     namespace: tap_needs_token
+    capabilities: [catalog, discover, state]
     executable: ${SLOW_TAP}
     settings:
     - name: api_token

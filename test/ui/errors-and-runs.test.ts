@@ -34,6 +34,7 @@ plugins:
   extractors:
   - name: slow-tap
     namespace: slow_tap
+    capabilities: [catalog, discover, state]
     executable: ${SLOW_TAP}
     config: {count: 1000, delay: 0.05}
   loaders:

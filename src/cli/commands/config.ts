@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { stringifyForEnv } from '../../config/env-layers.js';
 import { type NamingPlugin, readEnvVars, toEnvVar, writeEnvVars } from '../../config/env-var-names.js';
 import { castValue, isSensitive } from '../../config/kinds.js';
 import { configMatrix } from '../../config/matrix.js';
 import { LIST_MASK, PRINT_MASK, processConfig, redactedValue } from '../../config/process.js';
+import { pythonRepr } from '../../config/python-text.js';
 import { type ResolvedPlugin, type ResolvedSetting, resolvePlugin } from '../../config/resolve.js';
+import { settingEnvValue } from '../../config/settings-env.js';
 import { SluiceError } from '../../errors.js';
 import { formatDotenvLine, readDotenvFile, updateDotenvFile } from '../../project/dotenv.js';
 import {
@@ -24,7 +25,6 @@ import {
   openProject,
   type ProjectContext,
 } from '../project-context.js';
-import { pythonRepr } from '../render/python-repr.js';
 import { shortSource, sourceLabel } from '../render/setting-labels.js';
 import { renderTable } from '../render/table.js';
 
@@ -70,7 +70,7 @@ export function configPrint(globals: GlobalOptions, io: CliIo, name: string, opt
     const value = redactedValue(setting, mask);
     if (value === null) continue;
     for (const variable of writeEnvVars(resolved.naming, setting.definition))
-      lines.push(formatDotenvLine(variable, stringifyForEnv(value)));
+      lines.push(formatDotenvLine(variable, settingEnvValue(setting.definition, value)));
   }
   io.stdout(lines.length ? `${lines.join('\n')}\n` : '');
 }
@@ -277,7 +277,7 @@ export function configSet(
     const others = readEnvVars(resolved.naming, def)
       .map((v) => v.name)
       .filter((v) => v !== variable);
-    updateDotenvFile(context.dotenvPath, { [variable]: stringifyForEnv(value) }, others);
+    updateDotenvFile(context.dotenvPath, { [variable]: settingEnvValue(def, value) }, others);
     io.stdout(
       `${capitalized(plugin)} setting '${def.name}' was set in \`.env\` as ${variable}: (redacted)\n`,
     );

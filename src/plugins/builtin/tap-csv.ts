@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { TextDecoder } from 'node:util';
 import { SluiceError } from '../../errors.js';
 import { type CsvRow, parseCsv, parseCsvBatches } from './csv-parse.js';
@@ -13,14 +12,17 @@ import {
   selectedProperties,
 } from './singer-catalog.js';
 import { type CsvFileDefinition, resolveCsvFiles, type TapCsvConfig } from './tap-csv-config.js';
+import { type CsvFile, csvFilesOf, pythonMtime } from './tap-csv-files.js';
 
 export interface TapCsvOptions {
   /** Relative paths in the settings resolve against this directory (Meltano runs plugins there). */
   readonly projectRoot: string;
   /** A catalog with `selected` metadata; without one every stream and column is synced. */
   readonly catalog?: SingerCatalog;
-  /** Incoming state: tap-csv has no incremental sync, but other streams' bookmarks are kept. */
+  /** Incoming state: tap-csv has no incremental sync, but every bookmark in it is kept. */
   readonly state?: SingerState;
+  /** Receives the tap's warnings (skipped files, blank lines). */
+  readonly log?: (line: string) => void;
   /**
    * Told how many RECORD messages of a stream the next item holds, before it is yielded: a runner
    * counts records without reading the lines again.
@@ -83,57 +85,26 @@ function readRowBatches(file: string, def: CsvFileDefinition): AsyncGenerator<re
   return parseCsvBatches(decodeFile(file, def), def.dialect, file);
 }
 
-async function walkCsvFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const files: string[] = [];
-  for (const entry of entries) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await walkCsvFiles(full)));
-    // Upstream reads only names ending in `.csv` (case-sensitive) and skips the rest.
-    else if (entry.isFile() && entry.name.endsWith('.csv')) files.push(full);
-  }
-  return files;
-}
-
-/** The CSV files of one entry: the file itself, or every `.csv` under the folder, in name order. */
-async function filesOf(def: CsvFileDefinition): Promise<readonly string[]> {
-  const info = await stat(def.absolutePath).catch((cause: NodeJS.ErrnoException) => {
-    if (cause.code === 'ENOENT') return undefined;
-    throw cause;
-  });
-  const where = `${def.setting}.path`;
-  if (info === undefined) {
-    throw new SluiceError(
-      'validation_failed',
-      `tap-csv: ${where}: '${def.configuredPath}' (resolved to ${def.absolutePath}) does not exist. Fix the path of stream '${def.entity}'.`,
-      { setting: where, path: def.absolutePath },
-    );
-  }
-  const files = info.isDirectory()
-    ? await walkCsvFiles(def.absolutePath)
-    : def.absolutePath.endsWith('.csv')
-      ? [def.absolutePath]
-      : [];
-  if (files.length === 0) {
-    throw new SluiceError(
-      'validation_failed',
-      `tap-csv: ${where}: stream '${def.entity}' has no file ending in '.csv' at ${def.absolutePath}.`,
-      { setting: where, path: def.absolutePath },
-    );
-  }
-  return files;
-}
-
-async function readHeader(file: string, def: CsvFileDefinition): Promise<readonly string[]> {
-  for await (const row of readRows(file, def)) return row.fields;
-  return [];
+/** The header every file of a stream is read with: the first file's first row, as upstream reads it. */
+async function streamHeader(files: readonly CsvFile[], def: CsvFileDefinition): Promise<readonly string[]> {
+  const [first] = files;
+  if (first !== undefined) for await (const row of readRows(first.path, def)) return row.fields;
+  throw new SluiceError(
+    'validation_failed',
+    `tap-csv: ${first?.sourceFile ?? def.configuredPath}, the first file of stream '${def.entity}', is empty: there is no header row to name its columns. Add one, or remove the file.`,
+    { setting: `${def.setting}.path`, file: first?.sourceFile },
+  );
 }
 
 /** The stream as discovery describes it: the first file's header, every column a string. */
-async function discoverStream(def: CsvFileDefinition, addMetadata: boolean): Promise<CatalogStream> {
-  const [first] = await filesOf(def);
-  const header = first === undefined ? [] : await readHeader(first, def);
+async function discoverStream(
+  def: CsvFileDefinition,
+  addMetadata: boolean,
+  projectRoot: string,
+): Promise<CatalogStream> {
+  const files = await csvFilesOf(def, projectRoot);
+  const header = await streamHeader(files, def);
+  const first = files[0]?.sourceFile;
   const missing = def.keys.filter((k) => !header.includes(k));
   if (missing.length > 0) {
     throw new SluiceError(
@@ -183,7 +154,7 @@ export async function discoverCsv(
   const defs = await resolveCsvFiles(config, options.projectRoot);
   const addMetadata = config.add_metadata_columns === true;
   const streams: CatalogStream[] = [];
-  for (const def of defs) streams.push(await discoverStream(def, addMetadata));
+  for (const def of defs) streams.push(await discoverStream(def, addMetadata, options.projectRoot));
   return { streams };
 }
 
@@ -306,13 +277,31 @@ export async function* tapCsv(config: TapCsvConfig, options: TapCsvOptions): Asy
 }
 
 /**
+ * The bookmark a stream ends with, as the Singer SDK leaves a full-table stream's: the one it was
+ * given (or `{}`), without the markers the SDK itself drops when a sync completes.
+ */
+function finalBookmark(given: unknown): Record<string, unknown> {
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) return {};
+  const {
+    progress_markers: _progress,
+    starting_replication_value: _starting,
+    replication_key_signpost: _signpost,
+    ...kept
+  } = given as Record<string, unknown>;
+  return kept;
+}
+
+/**
  * `tapCsv`, yielding several whole lines per item: the RECORDs of the rows one read of a file
  * completes go together, so a pipeline pays for one asynchronous step per read, not per row.
+ * Like MeltanoLabs' tap, every file of a stream is read with the first file's header, by
+ * position (each file's own first row is skipped), and a blank line is an empty record.
  */
 export async function* tapCsvChunks(config: TapCsvConfig, options: TapCsvOptions): AsyncGenerator<string> {
   const defs = await resolveCsvFiles(config, options.projectRoot);
   const addMetadata = config.add_metadata_columns === true;
   const bookmarks: Record<string, unknown> = { ...(options.state?.bookmarks ?? {}) };
+  const log = options.log ?? (() => undefined);
 
   for (const def of defs) {
     let stream: CatalogStream;
@@ -321,7 +310,7 @@ export async function* tapCsvChunks(config: TapCsvConfig, options: TapCsvOptions
       if (chosen === undefined || !isStreamSelected(chosen)) continue;
       stream = chosen;
     } else {
-      stream = await discoverStream(def, addMetadata);
+      stream = await discoverStream(def, addMetadata, options.projectRoot);
     }
     const selected = selectedProperties(stream);
     const properties = Object.fromEntries(
@@ -336,27 +325,22 @@ export async function* tapCsvChunks(config: TapCsvConfig, options: TapCsvOptions
 
     // Each RECORD line is this prefix, the record, and `}\n`: what `line` makes of the message.
     const recordPrefix = `{"type":"RECORD","stream":${JSON.stringify(def.entity)},"record":`;
-    for (const file of await filesOf(def)) {
-      const metadata: FileMetadata | undefined = addMetadata
-        ? {
-            sourceFile: join(def.configuredPath, relative(def.absolutePath, file)),
-            mtime: (await stat(file)).mtime.toISOString(),
-          }
-        : undefined;
-      let writeRecord: RecordWriter | undefined;
+    const files = await csvFilesOf(def, options.projectRoot, log);
+    const header = await streamHeader(files, def);
+    for (const file of files) {
+      const writeRecord = recordWriter(header, selected, addMetadata ? await fileMetadata(file) : undefined);
+      let blankLines = 0;
+      let firstBlank = 0;
       // Counts CSV rows, not physical lines, with the header as row 0: upstream's `_sdc_source_lineno`.
       let rowNumber = -1;
-      for await (const rows of readRowBatches(file, def)) {
+      for await (const rows of readRowBatches(file.path, def)) {
         let parts: string[] = [];
         let size = 0;
         let count = 0;
         for (const row of rows) {
           rowNumber++;
-          if (writeRecord === undefined) {
-            writeRecord = recordWriter(row.fields, selected, metadata);
-            continue;
-          }
-          if (row.fields.length === 0) continue; // a blank line is no record
+          if (rowNumber === 0) continue;
+          if (row.fields.length === 0 && blankLines++ === 0) firstBlank = row.line;
           const json = writeRecord(row.fields, rowNumber);
           parts.push(recordPrefix, json, '}\n');
           size += recordPrefix.length + json.length + 2;
@@ -374,8 +358,19 @@ export async function* tapCsvChunks(config: TapCsvConfig, options: TapCsvOptions
           yield parts.join('');
         }
       }
+      if (blankLines > 0) {
+        log(
+          `tap-csv: ${file.sourceFile} has ${blankLines} blank line${blankLines === 1 ? '' : 's'} (the first on line ${firstBlank}): each became an empty record, as in MeltanoLabs tap-csv`,
+        );
+      }
     }
-    bookmarks[def.entity] = {};
+    bookmarks[def.entity] = finalBookmark(bookmarks[def.entity]);
     yield line({ type: 'STATE', value: { bookmarks: { ...bookmarks } } });
   }
+}
+
+/** The `_sdc_*` values of a file: its path as upstream names it, and its modification time. */
+async function fileMetadata(file: CsvFile): Promise<FileMetadata> {
+  const { mtimeNs } = await stat(file.path, { bigint: true });
+  return { sourceFile: file.sourceFile, mtime: pythonMtime(mtimeNs) };
 }

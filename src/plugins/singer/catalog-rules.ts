@@ -3,7 +3,7 @@
  * to the catalog its discovery produced, as `meltano/core/plugin/singer/tap.py`
  * (`apply_catalog_rules`) and `catalog.py` (`SchemaExecutor`, `MetadataExecutor`,
  * `select_metadata_rules`) do: schema rules first, then `!*.*`, the `select` patterns (all
- * inclusions, then all exclusions) and the `metadata` rules, in that order, the last rule that
+ * inclusions, then all exclusions), the `metadata` rules and `select_filter`, in that order, the last rule that
  * matches a node setting its key. Patterns are shell globs (Python's fnmatch), and a glob's `*`
  * also matches dots, so `users.*` reaches nested properties.
  */
@@ -34,6 +34,8 @@ export interface CatalogRules {
   readonly metadata?: Readonly<Record<string, unknown>>;
   /** `{streamPattern: {propertyPattern: jsonSchema}}`: the property's schema is replaced, not merged. */
   readonly schema?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** `select_filter`: stream patterns (`!` excludes) that deselect every stream they do not let through. */
+  readonly selectFilter?: readonly string[];
 }
 
 export interface SelectedStream {
@@ -49,6 +51,8 @@ type Node = Record<string, unknown>;
 interface MetadataRule {
   /** One glob, or several that any may match; none at all matches nothing. */
   readonly streams: readonly string[];
+  /** The rule applies to the streams that match none of `streams`. */
+  readonly negated?: boolean;
   readonly breadcrumb: readonly string[];
   readonly key: string;
   readonly value: unknown;
@@ -74,11 +78,27 @@ export function applyCatalogRules(catalog: Catalog, rules: CatalogRules): Catalo
     ...selectMetadataRules(['!*.*']),
     ...selectMetadataRules(rules.select ?? DEFAULT_SELECT),
     ...configMetadataRules(rules.metadata ?? {}),
+    ...selectFilterRules(rules.selectFilter ?? []),
   ];
   const streams = catalog.streams.map((original) => {
     const stream = structuredClone(original) as CatalogStream & Node;
     if (schemaRules.length > 0) applySchemaRules(stream, schemaRules);
     applyMetadataRules(stream, metadataRules);
+    return stream;
+  });
+  return { ...catalog, streams };
+}
+
+/**
+ * Applies only `select_filter` (Meltano does so to a catalog given by the `catalog` extra, where
+ * the other rules are not applied); with no patterns the catalog is returned as it is.
+ */
+export function applySelectFilter(catalog: Catalog, patterns: readonly string[]): Catalog {
+  const rules = selectFilterRules(patterns);
+  if (rules.length === 0) return catalog;
+  const streams = catalog.streams.map((original) => {
+    const stream = structuredClone(original) as CatalogStream & Node;
+    applyMetadataRules(stream, rules);
     return stream;
   });
   return { ...catalog, streams };
@@ -131,8 +151,19 @@ function propertyBreadcrumb(props: readonly string[]): string[] {
 // Rules from the extras.
 
 /**
- * Meltano's `select_metadata_rules`. `!` negates; the stream part ends at the first dot not
- * escaped as `\.`. A stream-only pattern acts like `stream.*`. An inclusion also selects its
+ * Meltano's `SelectPattern.parse`: `!` negates; the stream part ends at the first dot not escaped
+ * as `\.` (and `\.` in it stands for a dot); the rest, if any, is the property pattern.
+ */
+function parseSelectPattern(raw: string): { negated: boolean; stream: string; property: string } {
+  const negated = raw.startsWith('!');
+  const pattern = negated ? raw.slice(1) : raw;
+  const dot = unescapedDot(pattern);
+  const stream = (dot === -1 ? pattern : pattern.slice(0, dot)).replaceAll('\\.', '.');
+  return { negated, stream, property: dot === -1 ? '' : pattern.slice(dot + 1) };
+}
+
+/**
+ * Meltano's `select_metadata_rules`. A stream-only pattern acts like `stream.*`. An inclusion also selects its
  * stream and every parent of a nested property; an exclusion of some properties leaves the
  * stream selected, while `!stream` and `!stream.*` exclude the stream too.
  */
@@ -140,11 +171,7 @@ function selectMetadataRules(patterns: readonly string[]): MetadataRule[] {
   const include: MetadataRule[] = [];
   const exclude: MetadataRule[] = [];
   for (const raw of patterns) {
-    const negated = raw.startsWith('!');
-    const pattern = negated ? raw.slice(1) : raw;
-    const dot = unescapedDot(pattern);
-    const streamPattern = (dot === -1 ? pattern : pattern.slice(0, dot)).replaceAll('\\.', '.');
-    const propPattern = dot === -1 ? '' : pattern.slice(dot + 1);
+    const { negated, stream: streamPattern, property: propPattern } = parseSelectPattern(raw);
     const selected = !negated;
     const rules = selected ? include : exclude;
     const select = (props: readonly string[]): MetadataRule => ({
@@ -165,6 +192,30 @@ function selectMetadataRules(patterns: readonly string[]): MetadataRule[] {
     }
   }
   return [...include, ...exclude];
+}
+
+/**
+ * Meltano's `select_filter_metadata_rules`: the stream part of each pattern only. A stream that
+ * matches none of the inclusions is deselected, and so is one that matches an exclusion.
+ */
+function selectFilterRules(patterns: readonly string[]): MetadataRule[] {
+  const include: string[] = [];
+  const exclude: string[] = [];
+  for (const raw of patterns) {
+    const { negated, stream } = parseSelectPattern(raw);
+    (negated ? exclude : include).push(stream);
+  }
+  const deselect = (streams: string[], negated: boolean): MetadataRule => ({
+    streams,
+    negated,
+    breadcrumb: [],
+    key: 'selected',
+    value: false,
+  });
+  return [
+    ...(include.length > 0 ? [deselect(include, true)] : []),
+    ...(exclude.length > 0 ? [deselect(exclude, false)] : []),
+  ];
 }
 
 function unescapedDot(pattern: string): number {
@@ -217,7 +268,12 @@ function matchesNode(
   breadcrumb: readonly string[],
 ): boolean {
   const streams = 'streams' in rule ? rule.streams : [rule.stream];
-  return matchesStream({ streams }, tapStreamId) && fnmatch(breadcrumb.join('.'), rule.breadcrumb.join('.'));
+  // A negated rule matches the streams none of its patterns match; the breadcrumb must match still.
+  const negated = 'negated' in rule && rule.negated === true;
+  return (
+    matchesStream({ streams }, tapStreamId) !== negated &&
+    fnmatch(breadcrumb.join('.'), rule.breadcrumb.join('.'))
+  );
 }
 
 // Schema rules (Meltano's SchemaExecutor).

@@ -45,7 +45,7 @@ describe('tapCsv', () => {
     ]);
   });
 
-  it('reads every .csv file under a folder, recursively and in name order, skipping other files', async () => {
+  it('reads every .csv file under a folder, recursively, skipping other files', async () => {
     await mkdir(join(root, 'data', 'sub'), { recursive: true });
     await writeFile(join(root, 'data', 'b.csv'), 'k\nb\n');
     await writeFile(join(root, 'data', 'a.csv'), 'k\na\n');
@@ -53,7 +53,9 @@ describe('tapCsv', () => {
     await writeFile(join(root, 'data', 'notes.txt'), 'k\nignored\n');
     const out = await messages({ files: [{ entity: 'letters', path: 'data', keys: [] }] });
     const records = out.filter((m) => m.type === 'RECORD').map((m) => m.record);
-    expect(records).toEqual([{ k: 'a' }, { k: 'b' }, { k: 'c' }]);
+    // The top folder's files (in directory order) before the sub-folder's.
+    expect(records.slice(0, 2)).toEqual(expect.arrayContaining([{ k: 'a' }, { k: 'b' }]));
+    expect(records[2]).toEqual({ k: 'c' });
   });
 
   it('adds the _sdc metadata columns when add_metadata_columns is set', async () => {
@@ -71,20 +73,13 @@ describe('tapCsv', () => {
       _sdc_source_lineno: { type: ['integer', 'null'] },
     });
     const records = out.filter((m) => m.type === 'RECORD').map((m) => m.record);
-    expect(records).toEqual([
-      {
-        _sdc_source_file: 'm.csv',
-        _sdc_source_file_mtime: '2024-01-02T03:04:05.000Z',
-        _sdc_source_lineno: 1,
-        x: '1',
-      },
-      {
-        _sdc_source_file: 'm.csv',
-        _sdc_source_file_mtime: '2024-01-02T03:04:05.000Z',
-        _sdc_source_lineno: 3,
-        x: '2',
-      },
-    ]);
+    const metadata = (lineno: number) => ({
+      _sdc_source_file: 'm.csv',
+      _sdc_source_file_mtime: '2024-01-02T03:04:05.000000+00:00',
+      _sdc_source_lineno: lineno,
+    });
+    // The blank line is a record too, with the metadata alone (as upstream's `dict(zip(...))` gives).
+    expect(records).toEqual([{ ...metadata(1), x: '1' }, metadata(2), { ...metadata(3), x: '2' }]);
   });
 
   it('honours per-file delimiter, quotechar and encoding', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applyCatalogRules,
+  applySelectFilter,
   type Catalog,
   type CatalogRules,
   type CatalogStream,
@@ -365,6 +366,39 @@ describe('applyCatalogRules: schema', () => {
     const catalog: Catalog = { streams: [{ tap_stream_id: 'bare', metadata: [] }] };
     const result = applyCatalogRules(catalog, { schema: { bare: { a: { type: 'integer' } } } });
     expect(stream(result, 'bare').schema).toEqual({ type: 'object', properties: { a: { type: 'integer' } } });
+  });
+});
+
+describe('select_filter', () => {
+  const streams = (catalog: Catalog) => selectedStreams(catalog).map((s) => s.tapStreamId);
+
+  it.each([
+    [['users'], ['users']],
+    [['!users'], ['orders']],
+    [['u*'], ['users']],
+    [['users.email'], ['users']],
+    [['users', 'orders', '!orders'], ['users']],
+    [['nothing'], []],
+    [[], ['users', 'orders']],
+  ])('filters %j to the streams %j, after select', (filter, expected) => {
+    expect(streams(applyCatalogRules(discovered(), { selectFilter: filter }))).toEqual(expected);
+  });
+
+  it('never selects a stream that select left out', () => {
+    const result = applyCatalogRules(discovered(), {
+      select: ['orders.*'],
+      selectFilter: ['users', 'orders'],
+    });
+    expect(streams(result)).toEqual(['orders']);
+  });
+
+  it('applies alone to a given catalog, keeping every other selection as it was', () => {
+    const given = applyCatalogRules(discovered(), { select: ['users.email', 'orders.*'] });
+    const filtered = applySelectFilter(given, ['!orders']);
+    expect(streams(filtered)).toEqual(['users']);
+    expect(selectedStreams(filtered)[0]).toEqual(selectedStreams(given)[0]);
+    expect(streams(applySelectFilter(given, ['orders']))).toEqual(['orders']);
+    expect(applySelectFilter(given, [])).toBe(given);
   });
 });
 
