@@ -6,7 +6,10 @@
  * CSV by default (types detected: the reference for the ratio) and with `all_varchar`, the table
  * Sluice builds (tap-csv types every column as a string). Each load starts from a fresh database
  * file; every table must hold every row, or the bench fails.
- * Target: Sluice within 4x of DuckDB's native load.
+ * The same pipeline also runs as a server runs it: in a runner process (`sluice internal-runner`,
+ * driven as the server drives it), once unconfined (SLUICE_PLUGIN_SANDBOX=off) and once in the
+ * bubblewrap sandbox, to measure what the sandbox costs on a large run and to start a step.
+ * Targets: Sluice within 4x of DuckDB's native load; the sandbox under 5% of a 1M-row run.
  * Run: `npm run bench:pipeline` (builds first; `-- --rows N` for a smaller file), or
  * `node_modules/.bin/tsx bench/pipeline.ts [--rows N]` after `npm run build`; BENCH_RUNS rounds
  * (default 3), medians.
@@ -27,6 +30,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { runSandboxed } from '../src/runs/sandboxed-runner.js';
+import { preparePluginSandbox } from '../src/sandbox/plugin-sandbox.js';
+import { DEFAULT_SANDBOX_SETTINGS } from '../src/sandbox/sandbox-settings.js';
 import { syntheticText } from './synthetic-files.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -108,6 +114,50 @@ async function countRows(database: string, table: string): Promise<number> {
   }
 }
 
+type Sandbox = Awaited<ReturnType<typeof preparePluginSandbox>>;
+
+/**
+ * One run of the project's pipeline as a server runs it: a runner process, confined by `sandbox`,
+ * that the bench serves as the server would (no state is kept); answers milliseconds.
+ */
+async function runAsServer(
+  sandbox: Sandbox,
+  project: string,
+  database: string,
+  rows: number,
+): Promise<number> {
+  removeDatabase(database);
+  const scratch = join(project, '.sluice', 'tmp');
+  mkdirSync(scratch, { recursive: true });
+  let records = 0;
+  const start = process.hrtime.bigint();
+  await runSandboxed({
+    sandbox,
+    codeRoot: ROOT.replace(/\/$/, ''),
+    job: {
+      kind: 'run',
+      projectRoot: project,
+      environment: 'bench',
+      blocks: ['tap-csv', 'target-duckdb'],
+      runtime: { shell: { PATH: sandbox.path, HOME: '/tmp' }, dotenv: {} },
+      scratchDir: scratch,
+    },
+    scratch,
+    signal: new AbortController().signal,
+    handlers: {
+      log: () => undefined,
+      step: (step) => {
+        records += step.records[ENTITY] ?? 0;
+      },
+      getState: async () => undefined,
+      setState: async () => undefined,
+    },
+  });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (records !== rows) throw new Error(`the server run reported ${records} records, expected ${rows}`);
+  return ms;
+}
+
 const removeDatabase = (file: string) => {
   rmSync(file, { force: true });
   rmSync(`${file}.wal`, { force: true });
@@ -160,7 +210,7 @@ const METHODS = {
     options: ', header = true, all_varchar = true',
   },
 } as const;
-const WAYS = ['sluice', 'duckdb', 'varchar'] as const;
+const WAYS = ['sluice', 'duckdb', 'varchar', 'unconfined', 'sandboxed'] as const;
 type Way = (typeof WAYS)[number];
 
 try {
@@ -168,18 +218,34 @@ try {
     const built = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
     if (built.status !== 0) throw new Error('npm run build failed');
   }
-  const csv = join(work, `${ENTITY}.csv`);
+  // The file and the database live in the project folder: a sandboxed run sees nothing else.
+  const project = join(work, 'project');
+  mkdirSync(project);
+  const csv = join(project, `${ENTITY}.csv`);
   const generated = process.hrtime.bigint();
   const bytes = writeCsv(csv, ROWS);
   const generateMs = Number(process.hrtime.bigint() - generated) / 1e6;
-  const project = join(work, 'project');
-  mkdirSync(project);
   const databases: Record<Way, string> = {
-    sluice: join(work, 'sluice.duckdb'),
+    sluice: join(project, 'sluice.duckdb'),
     duckdb: join(work, 'duckdb.duckdb'),
     varchar: join(work, 'duckdb-varchar.duckdb'),
+    unconfined: join(project, 'sluice.duckdb'),
+    sandboxed: join(project, 'sluice.duckdb'),
   };
-  writeFileSync(join(project, 'meltano.yml'), meltanoYml(csv, databases.sluice));
+  writeFileSync(join(project, 'meltano.yml'), meltanoYml(`${ENTITY}.csv`, 'sluice.duckdb'));
+  const sandboxes = {
+    unconfined: await preparePluginSandbox({
+      dataDir: join(work, 'data'),
+      settings: { ...DEFAULT_SANDBOX_SETTINGS, mode: 'off' },
+      codeRoot: ROOT.replace(/\/$/, ''),
+    }),
+    sandboxed: await preparePluginSandbox({
+      dataDir: join(work, 'data'),
+      settings: DEFAULT_SANDBOX_SETTINGS,
+      codeRoot: ROOT.replace(/\/$/, ''),
+    }),
+  };
+  if (sandboxes.sandboxed.problem) throw new Error(sandboxes.sandboxed.problem);
 
   // Warm-up: the CLI's code cache, DuckDB's extension loading, the file cache.
   const warmProject = join(work, 'warm');
@@ -190,7 +256,25 @@ try {
   runSluice(warmProject, join(work, 'warm.duckdb'), WARMUP_ROWS);
   await runDuckdb(warmCsv, join(work, 'warm-native.duckdb'), METHODS.duckdb.options);
 
-  const samples: Record<Way, number[]> = { sluice: [], duckdb: [], varchar: [] };
+  // What starting a step costs: a one-row run, unconfined and sandboxed, several times.
+  const tiny = join(work, 'tiny');
+  mkdirSync(tiny);
+  writeCsv(join(tiny, `${ENTITY}.csv`), 1);
+  writeFileSync(join(tiny, 'meltano.yml'), meltanoYml(`${ENTITY}.csv`, 'tiny.duckdb'));
+  const startup: Record<'unconfined' | 'sandboxed', number[]> = { unconfined: [], sandboxed: [] };
+  for (let i = 0; i < 7; i++) {
+    for (const way of ['unconfined', 'sandboxed'] as const) {
+      startup[way].push(await runAsServer(sandboxes[way], tiny, join(tiny, 'tiny.duckdb'), 1));
+    }
+  }
+
+  const samples: Record<Way, number[]> = {
+    sluice: [],
+    duckdb: [],
+    varchar: [],
+    unconfined: [],
+    sandboxed: [],
+  };
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate which goes first, so that none always runs on a warmer (or busier) machine.
     for (let k = 0; k < WAYS.length; k++) {
@@ -198,11 +282,13 @@ try {
       samples[way].push(
         way === 'sluice'
           ? runSluice(project, databases.sluice, ROWS)
-          : await runDuckdb(csv, databases[way], METHODS[way].options),
+          : way === 'unconfined' || way === 'sandboxed'
+            ? await runAsServer(sandboxes[way], project, databases[way], ROWS)
+            : await runDuckdb(csv, databases[way], METHODS[way].options),
       );
     }
   }
-  for (const way of WAYS) {
+  for (const way of ['sluice', 'duckdb', 'varchar'] as const) {
     const count = await countRows(databases[way], way === 'sluice' ? `main.${ENTITY}` : 't');
     if (count !== ROWS) throw new Error(`${way} loaded ${count} rows, expected ${ROWS}`);
   }
@@ -218,6 +304,16 @@ try {
   console.log(row(METHODS.duckdb.name, reference));
   console.log(row(METHODS.varchar.name, median(samples.varchar)));
   console.log(row('sluice run tap-csv target-duckdb (CLI process)', median(samples.sluice)));
+  const unconfined = median(samples.unconfined);
+  const sandboxed = median(samples.sandboxed);
+  console.log(row('server run, runner unconfined (SLUICE_PLUGIN_SANDBOX=off)', unconfined));
+  console.log(row('server run, runner in the bubblewrap sandbox', sandboxed));
+  const signed = (n: number, digits: number) => `${n >= 0 ? '+' : ''}${n.toFixed(digits)}`;
+  const [startUnconfined, startSandboxed] = [median(startup.unconfined), median(startup.sandboxed)];
+  console.log(
+    `Sandbox cost on this run: ${signed(((sandboxed - unconfined) / unconfined) * 100, 1)}% (target: under 5%). ` +
+      `Start of a one-row step, medians of 7: unconfined ${startUnconfined.toFixed(0)} ms, sandboxed ${startSandboxed.toFixed(0)} ms (${signed(startSandboxed - startUnconfined, 0)} ms).`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

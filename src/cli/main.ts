@@ -306,6 +306,11 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
     (await import('./commands/remote.js')).tokenRevoke(target(opts), io, id),
   );
 
+  // What a server starts in the sandbox to run a workspace's code (runs/runner-main.ts); not for people.
+  program.command('internal-runner', { hidden: true }).action(async () => {
+    process.exit(await (await import('../runs/runner-main.js')).runnerMain());
+  });
+
   program
     .command('init <dir>')
     .description('create a project with environments dev, staging and prod')

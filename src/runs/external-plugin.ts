@@ -57,11 +57,12 @@ export function venvExecutable(projectRoot: string, plugin: PluginEntry): string
 
 /**
  * Runs `body` with a new folder only this user can read (mkdtemp makes it 0700), for the
- * configuration, catalog and state files a plugin reads; the folder is removed afterwards, on
+ * configuration, catalog and state files a plugin reads, made in `parent` (the system's temporary
+ * folder unless given: a server gives the run folder's own). The folder is removed afterwards, on
  * failure too, so secrets in the configuration do not outlive the run.
  */
-export async function withPrivateDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-run-'));
+export async function withPrivateDir<T>(body: (dir: string) => Promise<T>, parent = tmpdir()): Promise<T> {
+  const dir = await mkdtemp(join(parent, 'sluice-run-'));
   try {
     return await body(dir);
   } finally {
@@ -174,7 +175,7 @@ function stop(child: ChildProcess): void {
 }
 
 /** The text lines of a stream (blank ones too, so line numbers are true), read chunk by chunk so a slow consumer slows the producer. */
-async function* linesOf(stream: Readable): AsyncGenerator<string> {
+export async function* linesOf(stream: Readable): AsyncGenerator<string> {
   let partial = '';
   stream.setEncoding('utf8');
   for await (const chunk of stream as AsyncIterable<string>) {

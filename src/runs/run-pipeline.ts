@@ -53,6 +53,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Receives the run's log: Sluice's own lines and every plugin's stderr, prefixed with its name. */
   readonly log?: (line: string) => void;
+  /** Where each step's private folder (configuration with secrets) is made; the system's temporary folder by default. */
+  readonly scratchDir?: string;
 }
 
 export interface StepResult {
@@ -265,7 +267,7 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
       await targetJsonl(targetConfig as TargetJsonlConfig, mapped, emitState, { projectRoot });
     }
     await saving;
-  });
+  }, options.scratchDir);
   return {
     extractor: step.extractor.name,
     loader: step.loader.name,

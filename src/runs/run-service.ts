@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { RuntimeEnv } from '../config/env-layers.js';
 import { SluiceError } from '../errors.js';
-import { loadProject } from '../project/load.js';
 import type { Environment, Project } from '../project/model.js';
-import { folderSource } from '../project/project-source.js';
+import type { PluginSandbox } from '../sandbox/plugin-sandbox.js';
 import { makeRedactor } from '../secrets/redact-secrets.js';
 import { newId } from '../store/ids.js';
 import { isUniqueViolation } from '../store/open-store.js';
@@ -22,12 +23,13 @@ import { repositoryPath, type WorkspaceContext } from '../workspaces/context.js'
 import { loadProjectAt, refreshWorkspaceState } from '../workspaces/workspace-state.js';
 import { builtinOrUndefined } from './builtin-plugins.js';
 import { resolveExecutable, venvDir } from './external-plugin.js';
-import { installPlugins } from './install.js';
 import { planRun, type RunPlan } from './plan-run.js';
 import { pluginEnv } from './plugin-env.js';
 import { type RunLog, RunLogHub } from './run-log.js';
-import { checkPlanSettings, planStateIds, runPlan } from './run-pipeline.js';
+import { checkPlanSettings, planStateIds } from './run-pipeline.js';
 import { EmbeddedRunQueue, type RunQueue } from './run-queue.js';
+import type { RunnerJob } from './runner-protocol.js';
+import { runSandboxed } from './sandboxed-runner.js';
 import { leaseWorkDir, workspaceWorkDir } from './workspace-checkout.js';
 import { workspaceStateStore } from './workspace-state-store.js';
 
@@ -86,6 +88,10 @@ export type SecretsProvider = (
 
 export interface RunServiceOptions {
   readonly dataDir: string;
+  /** Where every run's and install's code executes: a workspace's code never runs in this process. */
+  readonly sandbox: PluginSandbox;
+  /** Sluice's own folder, whose `bin/sluice.js internal-runner` executes a job in the sandbox. */
+  readonly codeRoot: string;
   readonly workers?: number;
   readonly secrets?: SecretsProvider;
   /** Every secret value of a workspace (all environments): hidden in logs and errors. */
@@ -179,6 +185,8 @@ export class RunService {
 
   /** Validates and queues a run; a second active run of the same pipeline is refused (409). */
   async start(workspace: WorkspaceRow, createdBy: string, request: StartRunRequest): Promise<RunView> {
+    const unavailable = this.options.sandbox.problem;
+    if (unavailable) throw new SluiceError('sandbox_unavailable', unavailable);
     const row = await refreshWorkspaceState(this.context, workspace);
     if (row.config_error || !row.checked_commit) {
       const error = row.config_error ? (JSON.parse(row.config_error) as { message: string }) : undefined;
@@ -324,7 +332,20 @@ export class RunService {
         ),
       });
     }
+    await this.removeScratchFolders();
     for (const run of await runsWithStatus(db, ['queued'])) this.queue.enqueue(run.id);
+  }
+
+  /**
+   * Removes what runs a stopped server left in the workspaces' scratch folders: the private
+   * folders of their steps hold plugin configurations, with secrets in clear.
+   */
+  private async removeScratchFolders(): Promise<void> {
+    const work = join(this.options.dataDir, 'work');
+    const workspaces = await readdir(work).catch(() => [] as string[]);
+    for (const id of workspaces) {
+      await rm(scratchFolder(join(work, id)), { recursive: true, force: true });
+    }
   }
 
   async close(): Promise<void> {
@@ -375,8 +396,11 @@ export class RunService {
   }
 
   private runtime(secrets: Readonly<Record<string, string>>): RuntimeEnv {
+    // Inside the sandbox, PATH, HOME and the temporary folder are the sandbox's own.
+    const confined = this.options.sandbox.settings.mode === 'bubblewrap';
+    const sandboxed = confined ? { PATH: this.options.sandbox.path, HOME: '/tmp', TMPDIR: '/tmp' } : {};
     return {
-      shell: { ...pluginEnv(process.env), ...secrets },
+      shell: { ...pluginEnv(process.env), ...sandboxed, ...secrets },
       dotenv: {},
       userAgent: this.options.userAgent ?? 'sluice',
     };
@@ -492,21 +516,42 @@ export class RunService {
     }
   }
 
+  /**
+   * Executes a run in its workspace's folder: each plugin with a `pip_url` not yet installed there
+   * is installed first (on a server there is no shell to run `sluice install` in), then the plan
+   * runs. Both happen in a runner process in the plugin sandbox; this process only serves it the
+   * workspace's state, and only under the state IDs the run was started with.
+   */
   private async runInFolder(execution: Execution, signal: AbortSignal, workDir: string): Promise<void> {
     const { run, workspace, secrets, log, records } = execution;
     signal.throwIfAborted();
-    const project = loadProject(folderSource(workDir));
-    const environment = project.environments.find((e) => e.name === run.environment);
-    if (!environment) {
-      throw new SluiceError(
-        'environment_not_found',
-        `Environment '${run.environment}' is not defined in meltano.yml at ${run.commit.slice(0, 12)}.`,
-      );
-    }
-    const plan: RunPlan = planRun(project, JSON.parse(run.blocks) as string[]);
+    // The project as the commit has it (read from Git: nothing in the folder is followed).
+    const project = await loadProjectAt(this.context, workspace, run.commit);
+    const blocks = JSON.parse(run.blocks) as string[];
+    const plan: RunPlan = planRun(project, blocks);
     const runtime = this.runtime(secrets);
-    // Plugins with a pip_url are installed into the workspace's folder on first use: on the
-    // server there is no shell to run `sluice install` in.
+    const scratch = scratchFolder(workDir);
+    await mkdir(scratch, { recursive: true, mode: 0o700 });
+    const sandboxed = (
+      job: RunnerJob,
+      handlers: Partial<Parameters<typeof runSandboxed>[0]['handlers']>,
+      installing?: string,
+    ) =>
+      runSandboxed({
+        sandbox: this.options.sandbox,
+        codeRoot: this.options.codeRoot,
+        job,
+        scratch,
+        ...(installing ? { installing } : {}),
+        signal,
+        handlers: {
+          log: (line) => log.write(line),
+          step: () => undefined,
+          getState: async () => undefined,
+          setState: async () => undefined,
+          ...handlers,
+        },
+      });
     const missing = plan.steps
       .flatMap((step) => [step.extractor, ...step.mappers, step.loader])
       .filter((p) => p.pipUrl !== undefined && !builtinOrUndefined(project, p))
@@ -518,35 +563,69 @@ export class RunService {
         log.write(
           `Installing ${plugin.name} (pip_url ${plugin.pipUrl}) into ${venvDir('.', plugin).slice(2)}`,
         );
-        await installPlugins({ project, runtime, names: [plugin.name] });
+        const venvs = dirname(venvDir(workDir, plugin));
+        await mkdir(venvs, { recursive: true });
+        await sandboxed({ kind: 'install', projectRoot: workDir, plugin: plugin.name, runtime }, {}, venvs);
       });
       signal.throwIfAborted();
     }
-    await runPlan(
-      plan,
-      {
+    const store = workspaceStateStore(this.context.store.db, workspace.id);
+    const environment = this.environmentOf(project, workspace);
+    const stateIds = new Set(
+      planStateIds(plan, {
         project,
         environment,
         runtime,
-        stateStore: workspaceStateStore(this.context.store.db, workspace.id),
-        signal,
-        log: (line) => log.write(line),
+        ...(run.state_id ? { stateId: run.state_id } : {}),
+      }),
+    );
+    const checked = (stateId: string) => {
+      if (!stateIds.has(stateId)) {
+        throw new SluiceError(
+          'forbidden',
+          `This run may only use the state IDs it was started with, not '${stateId}'.`,
+        );
+      }
+    };
+    await sandboxed(
+      {
+        kind: 'run',
+        projectRoot: workDir,
+        environment: run.environment,
+        blocks,
+        runtime,
+        scratchDir: scratch,
         ...(run.state_id ? { stateId: run.state_id } : {}),
       },
-      (step) => {
-        for (const [stream, count] of Object.entries(step.records)) {
-          records[stream] = (records[stream] ?? 0) + count;
-          log.write(
-            `${step.extractor} -> ${step.loader}: ${stream}: ${count} record${count === 1 ? '' : 's'}`,
-          );
-        }
-        log.write(`${step.extractor} -> ${step.loader} done in ${(step.durationMs / 1000).toFixed(2)} s`);
-        void updateRunIf(this.context.store.db, run.id, ['running'], {
-          records_by_stream: JSON.stringify(records),
-        }).catch(() => undefined);
+      {
+        getState: async (stateId) => {
+          checked(stateId);
+          return store.get(stateId);
+        },
+        setState: async (stateId, value) => {
+          checked(stateId);
+          await store.set(stateId, value);
+        },
+        step: (step) => {
+          for (const [stream, count] of Object.entries(step.records)) {
+            records[stream] = (records[stream] ?? 0) + count;
+            log.write(
+              `${step.extractor} -> ${step.loader}: ${stream}: ${count} record${count === 1 ? '' : 's'}`,
+            );
+          }
+          log.write(`${step.extractor} -> ${step.loader} done in ${(step.durationMs / 1000).toFixed(2)} s`);
+          void updateRunIf(this.context.store.db, run.id, ['running'], {
+            records_by_stream: JSON.stringify(records),
+          }).catch(() => undefined);
+        },
       },
     );
   }
+}
+
+/** Where a workspace folder's runs keep their private files: removed with each step, and at start. */
+function scratchFolder(workDir: string): string {
+  return join(workDir, '.sluice', 'tmp');
 }
 
 /** What one run's attempts share: the signal is not here, as each attempt adds its own timeout. */

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { RunService } from '../runs/run-service.js';
+import type { PluginSandbox } from '../sandbox/plugin-sandbox.js';
 import { Scheduler } from '../schedules/scheduler.js';
 import type { SecretKey } from '../secrets/secret-key.js';
 import { type SecretContext, secretEnvFor, secretValues } from '../secrets/secret-service.js';
@@ -32,6 +33,10 @@ export interface AppOptions {
   readonly schedulerTickMs?: number;
   /** Encrypts and decrypts workspace secrets (see secrets/secret-key.ts). */
   readonly secretKey: SecretKey;
+  /** Where workspaces' code runs (see sandbox/plugin-sandbox.ts). */
+  readonly sandbox: PluginSandbox;
+  /** Sluice's own folder: runs start `bin/sluice.js internal-runner` from it. */
+  readonly codeRoot: string;
 }
 
 /** The HTTP application: REST API under /api/v1, Git smart HTTP under /git. */
@@ -94,6 +99,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Runs that a stopped server left running are settled before any request is served.
   const runs = new RunService(context, {
     dataDir: options.dataDir,
+    sandbox: options.sandbox,
+    codeRoot: options.codeRoot,
     workers: options.runWorkers,
     // Secrets reach plugins as variables, so Meltano's precedence (variables first) applies to them.
     secrets: (workspace, environment) => secretEnvFor(context, workspace, environment),

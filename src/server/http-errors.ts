@@ -44,6 +44,8 @@ const STATUS: Record<SluiceErrorCode, number> = {
   secret_key_invalid: 500,
   secret_key_mismatch: 500,
   secret_unreadable: 500,
+  // The server cannot run plugins (bubblewrap missing): not the caller's fault, and it may come back.
+  sandbox_unavailable: 503,
 };
 
 export interface ErrorBody {

@@ -2,6 +2,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { reconcilePromotions } from '../promotion/promotion-service.js';
+import { sluiceCodeRoot } from '../sandbox/code-root.js';
+import { preparePluginSandbox } from '../sandbox/plugin-sandbox.js';
+import { DEFAULT_SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox/sandbox-settings.js';
 import { loadSecretKey } from '../secrets/secret-key.js';
 import { openStore, type Store } from '../store/open-store.js';
 import { ensureAdminToken } from '../tokens/token-service.js';
@@ -20,6 +23,8 @@ export interface ServeOptions {
   readonly logger?: boolean;
   /** How often the scheduler looks for due schedules (default 20 s; tests drive it themselves). */
   readonly schedulerTickMs?: number;
+  /** How plugins are confined (SLUICE_PLUGIN_SANDBOX, ...); bubblewrap by default. */
+  readonly sandbox?: SandboxSettings;
 }
 
 export interface RunningServer {
@@ -52,6 +57,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const recovery = { store, reposDir, publicUrl: options.publicUrl ?? '' };
     await recoverRepositories(recovery);
     await reconcilePromotions(recovery);
+    const codeRoot = sluiceCodeRoot();
+    const sandbox = await preparePluginSandbox({
+      dataDir,
+      settings: options.sandbox ?? DEFAULT_SANDBOX_SETTINGS,
+      codeRoot,
+    });
+    if (sandbox.problem) console.error(`sluice: ${sandbox.problem}`);
+    else if (sandbox.settings.mode === 'off') {
+      console.error(
+        'sluice: SLUICE_PLUGIN_SANDBOX=off: plugins run unconfined, as the server (one trusted team only).',
+      );
+    }
     // The public URL must be known before routes answer; with port 0 it is fixed after listen.
     let publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? '';
     const app = await buildApp({
@@ -62,6 +79,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       publicUrl: () => publicUrl,
       logger: options.logger,
       secretKey,
+      sandbox,
+      codeRoot,
     });
     const address = await app.listen({ host: options.host, port: options.port });
     const url = address.replace('[::1]', 'localhost');

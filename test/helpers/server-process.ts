@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { testSandboxEnv } from './sandbox.js';
 
 const BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../../dist/cli/main.cjs', import.meta.url));
@@ -20,6 +21,8 @@ export interface ServerProcessOptions {
   readonly dataDir: string;
   readonly adminToken: string;
   readonly databaseUrl?: string;
+  /** More variables for the server's process (a test's canary, SLUICE_PLUGIN_SANDBOX, ...). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** `sluice serve` running as a process of its own (the built CLI, as a user starts it). */
@@ -46,6 +49,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       SLUICE_DATA_DIR: options.dataDir,
       SLUICE_ADMIN_TOKEN: options.adminToken,
       ...(options.databaseUrl ? { SLUICE_DATABASE_URL: options.databaseUrl } : {}),
+      ...(await testSandboxEnv()),
+      ...options.env,
     },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { type RunningServer, startServer } from '../../src/server/serve.js';
+import { testSandboxSettings } from './sandbox.js';
 
 const run = promisify(execFile);
 
@@ -81,6 +82,7 @@ export async function startTestServer(kind: 'sqlite' | 'postgres'): Promise<Test
     databaseUrl,
     adminToken,
     schedulerTickMs: 24 * 3600 * 1000,
+    sandbox: await testSandboxSettings(),
   });
   return {
     server,

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { processesWithEnv } from '../helpers/processes.js';
 import { api, git, startTestServer, withToken } from '../helpers/test-server.js';
-import { alive } from '../helpers/wait.js';
 
 const SLOW_TAP = fileURLToPath(new URL('../fixtures/slow-tap/slow-tap', import.meta.url));
 const dirs: string[] = [];
@@ -17,7 +17,7 @@ describe('stopping the server during a run', () => {
     const t = await startTestServer('sqlite');
     const work = mkdtempSync(join(tmpdir(), 'sluice-shutdown-'));
     dirs.push(work);
-    const pidFile = join(work, 'tap.pid');
+    const marker = `shutdown-${Date.now()}`;
     const ws = (await api(t.url, t.adminToken, 'POST', '/workspaces', { name: 'Shutdown' })).body;
     const clone = join(work, 'clone');
     expect((await git(work, ['clone', withToken(ws.repositoryUrl, t.adminToken), clone])).code).toBe(0);
@@ -28,7 +28,7 @@ plugins:
   extractors:
   - name: slow-tap
     executable: ${SLOW_TAP}
-    config: {count: 100000, delay: 0.05, pid_file: ${pidFile}}
+    config: {count: 100000, delay: 0.05, marker: ${marker}}
   loaders:
   - name: target-jsonl
 environments:
@@ -53,7 +53,8 @@ environments:
       if (done) break;
       received += new TextDecoder().decode(value);
     }
-    const pid = Number(readFileSync(pidFile, 'utf8'));
+    // The tap's host process, found by its variable (it runs in a PID namespace of its own).
+    expect(processesWithEnv(`SLOW_TAP_MARKER=${marker}`)).toHaveLength(1);
     // Without ending the streams first, this waited for the log's client to go away (the test times out).
     await t.server.close();
     for (;;) {
@@ -62,7 +63,7 @@ environments:
       received += new TextDecoder().decode(value);
     }
     expect(received).toContain('event: closing');
-    expect(alive(pid)).toBe(false);
+    expect(processesWithEnv(`SLOW_TAP_MARKER=${marker}`)).toEqual([]);
     rmSync(t.dataDir, { recursive: true, force: true });
   });
 });

@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryDuckdb } from '../helpers/duckdb.js';
+import { processesWithEnv } from '../helpers/processes.js';
 import { api, git, startTestServer, storeKinds, type TestServer, withToken } from '../helpers/test-server.js';
-import { alive, until } from '../helpers/wait.js';
+import { until } from '../helpers/wait.js';
 
 const SLOW_TAP = fileURLToPath(new URL('../fixtures/slow-tap/slow-tap', import.meta.url));
 const TAP_NUMBERS = fileURLToPath(new URL('../fixtures/tap-numbers', import.meta.url));
@@ -250,13 +251,14 @@ describe.each(kinds)('pipeline runs on the server (%s)', (kind) => {
   });
 
   it('refuses a second run of the same pipeline (409) and cancels a run, stopping every process of it', async () => {
-    const pidFile = join(work, 'tap.pid');
-    const childPidFile = join(work, 'child.pid');
-    // The paths reach the tap through its variables (the server passes none of its own).
+    // Inside the sandbox a plugin can write only in its workspace's folder, and the process ids it
+    // sees are those of its own namespace: the test finds the host's processes by a unique variable.
+    const marker = `SLOW_TAP_MARKER=${kind}-${Date.now()}`;
+    const childPidFile = join(workDir(dev.id), 'child.pid');
     const clone = join(work, 'dev');
     const yml = PROJECT.replace(
       '      delay: 0.05\n',
-      `      delay: 0.05\n      pid_file: ${pidFile}\n      child_pid_file: ${childPidFile}\n`,
+      `      delay: 0.05\n      pid_file: tap.pid\n      child_pid_file: child.pid\n      marker: ${marker.split('=')[1]}\n`,
     );
     writeFileSync(join(clone, 'meltano.yml'), yml);
     expect((await git(clone, ['commit', '-am', 'Record the tap pids'])).code).toBe(0);
@@ -280,14 +282,12 @@ describe.each(kinds)('pipeline runs on the server (%s)', (kind) => {
     const other = await start(dev.id, { blocks: ['tap-csv', 'target-jsonl'] });
     expect((await finished(dev.id, other.id)).status).toBe('success');
 
-    const pid = await until('the tap to start', () =>
-      existsSync(childPidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined,
-    );
-    const childPid = Number(readFileSync(childPidFile, 'utf8'));
-    expect(alive(pid) && alive(childPid)).toBe(true);
+    await until('the tap to start its child', () => (existsSync(childPidFile) ? true : undefined));
+    // The tap and the `sleep` it started.
+    expect(processesWithEnv(marker).length).toBeGreaterThanOrEqual(2);
     const cancelled = await call('POST', `/workspaces/${dev.id}/runs/${run.id}/cancel`);
     expect(cancelled.body).toMatchObject({ status: 'cancelled', error: { code: 'run_cancelled' } });
-    await until('the processes to exit', () => (!alive(pid) && !alive(childPid) ? true : undefined));
+    await until('the processes to exit', () => (processesWithEnv(marker).length === 0 ? true : undefined));
 
     // Cancelling again is refused: it has ended. The pipeline may run again.
     expect((await call('POST', `/workspaces/${dev.id}/runs/${run.id}/cancel`)).status).toBe(409);
@@ -298,16 +298,20 @@ describe.each(kinds)('pipeline runs on the server (%s)', (kind) => {
   });
 
   it('stops what a plugin left running when its step ends, after a successful run too', async () => {
-    const childPidFile = join(work, `left-child-${kind}.pid`);
-    // The path reaches the tap as a variable, the way secrets do (the server passes none of its own).
+    const marker = `left-child-${kind}-${Date.now()}`;
+    // The file and the marker reach the tap as variables, the way secrets do; its child inherits them.
     await call('PUT', `/workspaces/${dev.id}/secrets/TAP_LEAVES_CHILD_CHILD_PID_FILE`, {
-      value: childPidFile,
+      value: 'left-child.pid',
     });
+    await call('PUT', `/workspaces/${dev.id}/secrets/LEFT_CHILD_MARKER`, { value: marker });
     const run = await start(dev.id, { blocks: ['tap-leaves-child', 'target-jsonl'] });
     expect((await finished(dev.id, run.id)).status).toBe('success');
-    const childPid = Number(readFileSync(childPidFile, 'utf8'));
-    await until('the child to be stopped', () => (!alive(childPid) ? true : undefined));
+    expect(existsSync(join(workDir(dev.id), 'left-child.pid'))).toBe(true);
+    await until('the child to be stopped', () =>
+      processesWithEnv(`LEFT_CHILD_MARKER=${marker}`).length === 0 ? true : undefined,
+    );
     await call('DELETE', `/workspaces/${dev.id}/secrets/TAP_LEAVES_CHILD_CHILD_PID_FILE`);
+    await call('DELETE', `/workspaces/${dev.id}/secrets/LEFT_CHILD_MARKER`);
   });
 
   it('refuses a run whose plugin lacks a required setting, naming it and the environment', async () => {

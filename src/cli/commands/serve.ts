@@ -1,4 +1,5 @@
 import { SluiceError } from '../../errors.js';
+import { sandboxSettingsFromEnv } from '../../sandbox/sandbox-settings.js';
 import type { CliIo } from '../io.js';
 
 export interface ServeFlags {
@@ -24,6 +25,7 @@ export async function serve(io: CliIo, flags: ServeFlags): Promise<void> {
     publicUrl: io.env.SLUICE_PUBLIC_URL || undefined,
     adminToken: io.env.SLUICE_ADMIN_TOKEN || undefined,
     secretKey: io.env.SLUICE_SECRET_KEY || undefined,
+    sandbox: sandboxSettingsFromEnv(io.env),
   });
   io.stdout(
     `Sluice is listening on ${server.url} (metadata: ${server.store.kind}); repository URLs start with ${server.publicUrl}/git/\n`,
