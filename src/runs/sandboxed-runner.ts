@@ -116,12 +116,10 @@ export async function runSandboxed(options: SandboxedJob): Promise<void> {
         const id = message.call;
         const answer =
           'getState' in message
-            ? handlers
-                .getState(message.getState)
-                .then((state) => ({
-                  reply: id,
-                  state: state ? { value: state.value, updatedAt: state.updatedAt } : null,
-                }))
+            ? handlers.getState(message.getState).then((state) => ({
+                reply: id,
+                state: state ? { value: state.value, updatedAt: state.updatedAt } : null,
+              }))
             : handlers.setState(message.setState, message.value).then(() => ({ reply: id }));
         answer.then(write, (error: unknown) => write({ reply: id, error: toRunnerError(error) }));
       } else if ('done' in message) outcome = { done: true };
