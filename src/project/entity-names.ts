@@ -15,7 +15,6 @@ export type EntityKind = 'plugin' | 'environment' | 'job' | 'schedule';
 /** Kinds whose names Meltano puts into state IDs, where `:` separates the parts. */
 const IN_STATE_IDS: ReadonlySet<EntityKind> = new Set(['plugin', 'environment']);
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
 const CONTROL = /\p{Cc}/u;
 
 /** `U+0000`-style name of a character, for messages (a control character cannot be shown). */

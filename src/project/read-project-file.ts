@@ -152,7 +152,10 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
     const name = requiredName(value, path, what);
     const problem = entityNameProblem(kind, name);
     if (problem !== undefined) {
-      fail([...path, 'name'], `the ${kind} name ${quoteEntityName(name)} ${problem}. ${entityNameRule(kind)}`);
+      fail(
+        [...path, 'name'],
+        `the ${kind} name ${quoteEntityName(name)} ${problem}. ${entityNameRule(kind)}`,
+      );
     }
     return name;
   };

@@ -531,6 +531,7 @@ export class RunService {
         stateStore: workspaceStateStore(this.context.store.db, workspace.id),
         signal,
         log: (line) => log.write(line),
+        confinePaths: true,
         ...(run.state_id ? { stateId: run.state_id } : {}),
       },
       (step) => {
