@@ -52,11 +52,30 @@ export function isInside(root: string, path: string): boolean {
 const BUILTIN_RULE =
   "On this server every path a built-in plugin opens must stay inside the project folder, after links (confinePaths): give a path relative to the project folder, without '..', and no link that leads out of it.";
 
+/**
+ * How a message names the value: quoted when relative; an absolute one is not repeated, as it may
+ * name the server's folders (the user knows what they wrote).
+ */
+function shownValue(where: PathSetting): string {
+  return isAbsolute(where.value) ? '' : ` '${where.value}'`;
+}
+
+function notAFile(where: PathSetting): SluiceError {
+  return new SluiceError(
+    'validation_failed',
+    `${where.plugin}: ${where.setting}${shownValue(where)} is not a regular file.`,
+    {
+      plugin: where.plugin,
+      setting: where.setting,
+    },
+  );
+}
+
 /** The refusal of a path that would leave the project folder. */
 export function outsideError(where: PathSetting, why: string): SluiceError {
   return new SluiceError(
     'validation_failed',
-    `${where.plugin}: ${where.setting} '${where.value}' ${why}. ${where.rule ?? BUILTIN_RULE}`,
+    `${where.plugin}: ${where.setting}${shownValue(where)} ${why}. ${where.rule ?? BUILTIN_RULE}`,
     { plugin: where.plugin, setting: where.setting, confinePaths: true },
   );
 }
@@ -117,11 +136,15 @@ export function fileSystemError(cause: unknown, where: PathSetting): unknown {
       : code === 'EACCES'
         ? 'cannot be read or written (EACCES)'
         : `cannot be used (${code})`;
-  return new SluiceError('validation_failed', `${where.plugin}: ${where.setting} '${where.value}' ${what}.`, {
-    plugin: where.plugin,
-    setting: where.setting,
-    errno: code,
-  });
+  return new SluiceError(
+    'validation_failed',
+    `${where.plugin}: ${where.setting}${shownValue(where)} ${what}.`,
+    {
+      plugin: where.plugin,
+      setting: where.setting,
+      errno: code,
+    },
+  );
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -144,14 +167,7 @@ async function checkOpened(scope: PathScope, handle: FileHandle, where: PathSett
   }
   const info = await handle.stat();
   if (!info.isFile()) {
-    throw new SluiceError(
-      'validation_failed',
-      `${where.plugin}: ${where.setting} '${where.value}' is not a regular file.`,
-      {
-        plugin: where.plugin,
-        setting: where.setting,
-      },
-    );
+    throw notAFile(where);
   }
   if (info.nlink > 1) {
     throw outsideError(where, 'is a file with several hard links (one may be outside the project folder)');
@@ -209,7 +225,7 @@ export async function makeFolder(scope: PathScope, path: string, where: PathSett
     if (!info.isDirectory()) {
       throw new SluiceError(
         'validation_failed',
-        `${where.plugin}: ${where.setting} '${where.value}': a part of it is a file, not a folder.`,
+        `${where.plugin}: ${where.setting}${shownValue(where)}: a part of it is a file, not a folder.`,
         { plugin: where.plugin, setting: where.setting },
       );
     }
@@ -259,14 +275,7 @@ export async function checkFileByPath(scope: PathScope, path: string, where: Pat
   });
   if (info === undefined) return real;
   if (!info.isFile()) {
-    throw new SluiceError(
-      'validation_failed',
-      `${where.plugin}: ${where.setting} '${where.value}' is not a regular file.`,
-      {
-        plugin: where.plugin,
-        setting: where.setting,
-      },
-    );
+    throw notAFile(where);
   }
   if (info.nlink > 1)
     throw outsideError(where, 'is a file with several hard links (one may be outside the project folder)');
