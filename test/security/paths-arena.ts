@@ -149,6 +149,9 @@ export async function openArena(kind: 'sqlite' | 'postgres'): Promise<Arena> {
             out.set(shown, `${info.mode} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`);
         }
       };
+      // A repository that is gone (or was replaced by a file) is a snapshot of its own.
+      if (!lstatSync(repositoryDir(victim), { throwIfNoEntry: false })?.isDirectory())
+        return new Map([['', 'gone']]);
       walk(repositoryDir(victim), '');
       return out;
     },

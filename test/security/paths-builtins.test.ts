@@ -59,7 +59,12 @@ describe.each(kinds)('built-in plugins stay inside the workspace folder (%s)', (
     // The server's secrets as the attacker would find them: its environment and its key file.
     const environ = readFileSync('/proc/self/environ', 'utf8').split('\0');
     const key = readFileSync(join(t.dataDir, 'secret.key'), 'utf8').trim();
-    serverSecrets = [...environ.filter((entry) => entry.length >= 16), key.slice(0, 10)];
+    // Whole entries, and the first 10 characters of each file (what a JSON.parse error quotes).
+    serverSecrets = [
+      ...environ.filter((entry) => entry.length >= 16),
+      environ.join('\0').slice(0, 10),
+      key.slice(0, 10),
+    ];
 
     // Another team's workspace, with data in its folder after one run.
     reader = await arena.victim('Victim data');

@@ -70,17 +70,17 @@ describe.each(kinds)('names and links cannot reach outside the workspace (%s)', 
       const name = `../../../../../repos/${victim.repositoryName}.git`;
       await arena.push({ 'meltano.yml': projectWith(type, name), 'data/people.csv': CSV });
 
+      const outcome = await arena.run(blocks(name));
+      expect(outcome.started ? outcome.status : 'refused', seen(outcome)).not.toBe('success');
+      expect(arena.snapshot(victim)).toEqual(before);
+      expect(await arena.cloneMain(victim)).toBe(main);
+
       // The project does not load: the workspace says where, and keeps its last good commit.
       const { status } = await arena.workspace();
       expect(status?.error?.message, JSON.stringify(status)).toMatch(
         /^meltano\.yml:\d+:\d+: the plugin name '\.\.\/.*' cannot contain '\/'/,
       );
       expect(status?.lastGoodCommit).not.toBe(status?.commit);
-      const outcome = await arena.run(blocks(name));
-      expect(outcome.started ? outcome.status : 'refused', seen(outcome)).not.toBe('success');
-
-      expect(arena.snapshot(victim)).toEqual(before);
-      expect(await arena.cloneMain(victim)).toBe(main);
     },
   );
 
@@ -99,11 +99,11 @@ describe.each(kinds)('names and links cannot reach outside the workspace (%s)', 
     expect((await arena.workspace()).status?.error ?? null).toBeNull();
 
     const outcome = await arena.run([name, 'target-jsonl']);
+    expect(arena.snapshot(victim)).toEqual(before);
+    expect(await arena.cloneMain(victim)).toBe(main);
     expect(outcome.started ? outcome.status : 'refused', seen(outcome)).toBe('failed');
     expect(outcome.error?.message).toContain('.sluice/venvs/extractors');
     expect(showsServerPaths(seen(outcome), arena.t)).toBe(false);
-    expect(arena.snapshot(victim)).toEqual(before);
-    expect(await arena.cloneMain(victim)).toBe(main);
   });
 
   it('does not read an include_paths file through a link: the project stays on its last good commit', async () => {
