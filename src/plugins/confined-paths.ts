@@ -233,9 +233,10 @@ export async function makeFolder(scope: PathScope, path: string, where: PathSett
 }
 
 /**
- * Opens `name` in `folder` for writing with `flags` (`O_CREAT` and the like). Confined: `folder`
- * must come from `makeFolder`, `name` must be one plain file name, and the file is opened without
- * following a link and checked once open.
+ * Opens `name` in `folder` for writing with `flags` (`O_CREAT`, `O_APPEND`; never `O_TRUNC`,
+ * which would empty a hard-linked file before the check). Confined: `folder` must come from
+ * `makeFolder`, `name` must be one plain file name, and the file is opened without following a
+ * link and checked once open.
  */
 export async function openForWriting(
   scope: PathScope,
@@ -245,6 +246,7 @@ export async function openForWriting(
   where: PathSetting,
 ): Promise<FileHandle> {
   if (!scope.confined) return open(join(folder, name), flags, 0o666);
+  if ((flags & constants.O_TRUNC) !== 0) throw new TypeError('openForWriting: O_TRUNC is not checked');
   if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
     throw outsideError(where, "cannot name a file: it must be one file name, without '/', '\\' or '..'");
   }
