@@ -23,9 +23,15 @@ export interface ProjectSource {
   display(path: string): string;
 }
 
-function isDirectory(path: string): boolean {
+/**
+ * Whether `path` is a folder inside the project after links. Globs and listings do not enter one
+ * that leads out: they would list (and messages would name) files of folders the project does not
+ * own, and a project read from Git, where a link is not a folder, does not see them either.
+ */
+function isFolderInside(path: string, realRoot: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    const real = realpathSync.native(path);
+    return (real === realRoot || real.startsWith(realRoot + sep)) && statSync(real).isDirectory();
   } catch {
     return false;
   }
@@ -62,16 +68,19 @@ export function folderSource(root: string): ProjectSource {
         for (const entry of entries) {
           const path = dir ? `${dir}/${entry.name}` : entry.name;
           if (matcher.test(path)) out.push(path);
-          const isDir = entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(join(abs, path)));
+          const isDir =
+            entry.isDirectory() || (entry.isSymbolicLink() && isFolderInside(join(abs, path), realRoot));
           // Deep trees (node_modules, virtualenvs) are only walked when the pattern can reach them.
           if (isDir && (recursive || level + 1 < depth) && entry.name !== '.git') walk(path, level + 1);
         }
       };
       const base = globBase(pattern);
+      if (base !== '' && !isFolderInside(join(abs, base), realRoot)) return [];
       walk(base, base === '' ? 0 : base.split('/').length);
       return out.sort();
     },
     list(dir) {
+      if (dir !== '' && !isFolderInside(join(abs, dir), realRoot)) return [];
       try {
         return readdirSync(join(abs, dir));
       } catch {

@@ -1,5 +1,6 @@
 import { pythonStr } from '../config/python-text.js';
 import { errorAt, type SourcePosition } from '../errors.js';
+import { type EntityKind, entityNameProblem, entityNameRule, quoteEntityName } from './entity-names.js';
 import type {
   EnvBlock,
   Environment,
@@ -146,6 +147,18 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
     }
     return name as string;
   };
+  /** `requiredName`, checked against the naming rules of its kind (`entity-names.ts`). */
+  const entityName = (value: YamlValue, path: ValuePath, what: string, kind: EntityKind): string => {
+    const name = requiredName(value, path, what);
+    const problem = entityNameProblem(kind, name);
+    if (problem !== undefined) {
+      fail(
+        [...path, 'name'],
+        `the ${kind} name ${quoteEntityName(name)} ${problem}. ${entityNameRule(kind)}`,
+      );
+    }
+    return name;
+  };
   /** `env:` blocks: values become strings as Meltano's `str(value)` does; null stays null. */
   const envBlock = (value: YamlValue | undefined, path: ValuePath, what: string): EnvBlock => {
     const env: Record<string, string | null> = {};
@@ -195,7 +208,7 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
 
   const plugin = (type: PluginType, value: YamlValue, path: ValuePath): PluginEntry => {
     const what = `A plugin under \`plugins.${type}\``;
-    const name = requiredName(value, path, what);
+    const name = entityName(value, path, what, 'plugin');
     const raw = value as YamlMap;
     const extras: Record<string, YamlValue> = {};
     for (const [key, v] of Object.entries(raw)) if (!PLUGIN_KEYS.has(key)) extras[key] = v;
@@ -249,7 +262,7 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
     environment: string,
   ): EnvironmentPluginEntry => {
     const what = `A plugin entry of environment '${environment}'`;
-    const name = requiredName(value, path, what);
+    const name = entityName(value, path, what, 'plugin');
     const raw = value as YamlMap;
     const config = mapping(
       raw.config,
@@ -280,13 +293,7 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
   };
 
   const environment = (value: YamlValue, path: ValuePath): Environment => {
-    const name = requiredName(value, path, 'An environment');
-    if (name.includes(':')) {
-      fail(
-        [...path, 'name'],
-        `the environment name '${name}' cannot contain ':', which separates the parts of state IDs. Rename the environment.`,
-      );
-    }
+    const name = entityName(value, path, 'An environment', 'environment');
     const raw = value as YamlMap;
     for (const key of Object.keys(raw)) {
       if (!ENVIRONMENT_KEYS.has(key)) {
@@ -368,13 +375,13 @@ export function readProjectFile(yaml: YamlFile, relPath: string): ProjectFileCon
         break;
       case 'schedules':
         list(value, ['schedules'], '`schedules`').forEach((entry, i) => {
-          const name = requiredName(entry, ['schedules', i], 'A schedule');
+          const name = entityName(entry, ['schedules', i], 'A schedule', 'schedule');
           schedules.push(lazyPosition({ name, raw: entry as YamlMap, file: relPath }, ['schedules', i]));
         });
         break;
       case 'jobs':
         list(value, ['jobs'], '`jobs`').forEach((entry, i) => {
-          const name = requiredName(entry, ['jobs', i], 'A job');
+          const name = entityName(entry, ['jobs', i], 'A job', 'job');
           const raw = entry as YamlMap;
           jobs.push(lazyPosition({ name, tasks: raw.tasks ?? null, raw, file: relPath }, ['jobs', i]));
         });

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SluiceError } from '../errors.js';
@@ -32,9 +32,22 @@ const STOP_GRACE_MS = 5000;
 /** How long the pipes of an exited plugin may stay open (its last output draining) before its group is stopped. */
 const LEFTOVER_GRACE_MS = 1000;
 
-/** Where `sluice install` puts a plugin's virtualenv. */
+/**
+ * Where `sluice install` puts a plugin's virtualenv: `.sluice/venvs/<type>/<name>`, and nowhere
+ * else. Project names cannot hold a path (`project/entity-names.ts`); this refuses one again, as
+ * the install step removes this folder.
+ */
 export function venvDir(projectRoot: string, plugin: Pick<PluginEntry, 'type' | 'name'>): string {
-  return join(projectRoot, '.sluice', 'venvs', plugin.type, plugin.name);
+  const folder = join(projectRoot, '.sluice', 'venvs', plugin.type);
+  const venv = join(folder, plugin.name);
+  if (dirname(venv) !== folder || basename(venv) !== plugin.name || plugin.name.includes('\0')) {
+    throw new SluiceError(
+      'project_invalid',
+      `The plugin name '${plugin.name}' cannot name a folder under .sluice/venvs/${plugin.type}/: rename the plugin without '/', '..' or control characters.`,
+      { plugin: plugin.name, type: plugin.type },
+    );
+  }
+  return venv;
 }
 
 /**

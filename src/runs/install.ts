@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { RuntimeEnv } from '../config/env-layers.js';
 import { expandString } from '../config/expand.js';
 import { SluiceError } from '../errors.js';
+import { makeFolder, pathScope } from '../plugins/confined-paths.js';
 import type { PluginEntry, Project } from '../project/model.js';
 import type { PluginType } from '../project/plugin-types.js';
 import { venvDir } from './external-plugin.js';
@@ -50,6 +51,23 @@ function pluginsToInstall(project: Project, names: readonly string[]): PluginEnt
     }
     return installable;
   });
+}
+
+/**
+ * The plugin's virtualenv folder, under the real project folder, after making its parents
+ * (`.sluice/venvs/<type>`) one at a time, refusing any that is a link: the folder is removed and
+ * rebuilt, so a link committed as `.sluice/venvs/<type>` must not lead that elsewhere.
+ */
+async function venvFolder(projectRoot: string, plugin: PluginEntry): Promise<string> {
+  const shown = venvDir('.', plugin);
+  const scope = await pathScope({ root: projectRoot, confined: true });
+  await makeFolder(scope, dirname(venvDir(scope.realRoot, plugin)), {
+    plugin: plugin.name,
+    setting: 'the virtualenv folder',
+    value: shown,
+    rule: 'Virtualenvs are made only inside the project folder: remove the link under .sluice/venvs that leads out of it.',
+  });
+  return venvDir(scope.realRoot, plugin);
 }
 
 /** Runs a command to the end; fails with its last output lines when it exits non-zero. */
@@ -113,7 +131,7 @@ export async function installPlugins(
       context: `pip_url of ${plugin.name}`,
     });
     const requirements = pipUrl.split(/\s+/).filter((word) => word !== '');
-    const venv = venvDir(project.root, plugin);
+    const venv = await venvFolder(project.root, plugin);
     await rm(venv, { recursive: true, force: true });
     await runCommand(
       options.python ?? 'python3',

@@ -55,6 +55,11 @@ export interface RunOptions {
   readonly log?: (line: string) => void;
   /** Where each step's private folder (configuration with secrets) is made; the system's temporary folder by default. */
   readonly scratchDir?: string;
+  /**
+   * On a server: every path a built-in plugin opens must resolve inside the project folder, after
+   * symlinks; absolute paths and escapes are refused (`plugins/confined-paths.ts`).
+   */
+  readonly confinePaths?: boolean;
 }
 
 export interface StepResult {
@@ -168,6 +173,8 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
   const tapConfig = processConfig(extractor);
   const targetConfig = processConfig(loader);
   const projectRoot = project.root;
+  // What the built-ins are given: where their relative paths resolve, and whether they must stay there.
+  const paths = { projectRoot, confinePaths: options.confinePaths === true };
   const tapBuiltin = builtinOrUndefined(project, step.extractor);
   const targetBuiltin = builtinOrUndefined(project, step.loader);
   const tap = tapBuiltin ? undefined : externalPlugin(options, extractor);
@@ -192,7 +199,7 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
       discover: async () =>
         tap
           ? discoverExternal(tap, tapConfigPath)
-          : ((await discoverCsv(tapConfig as TapCsvConfig, { projectRoot })) as unknown as Catalog),
+          : ((await discoverCsv(tapConfig as TapCsvConfig, paths)) as unknown as Catalog),
     });
     const state = await tapState({
       extractor,
@@ -234,7 +241,7 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
           }),
         )
       : tapCsvChunks(tapConfig as TapCsvConfig, {
-          projectRoot,
+          ...paths,
           ...(catalog ? { catalog: catalog as unknown as SingerCatalog } : {}),
           ...(state ? { state } : {}),
           onRecords: countRecords,
@@ -260,11 +267,11 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
       const targetConfigPath = await writePrivateJson(dir, 'target.config.json', targetConfig);
       await runExternalTarget(target, targetConfigPath, mapped, emitState);
     } else if (targetBuiltin === 'target-duckdb') {
-      await targetDuckdb(targetConfig as TargetDuckdbConfig, mapped, emitState, { projectRoot });
+      await targetDuckdb(targetConfig as TargetDuckdbConfig, mapped, emitState, paths);
     } else if (targetBuiltin === 'target-postgres') {
-      await targetPostgres(targetConfig as TargetPostgresConfig, mapped, emitState, { projectRoot });
+      await targetPostgres(targetConfig as TargetPostgresConfig, mapped, emitState, paths);
     } else {
-      await targetJsonl(targetConfig as TargetJsonlConfig, mapped, emitState, { projectRoot });
+      await targetJsonl(targetConfig as TargetJsonlConfig, mapped, emitState, paths);
     }
     await saving;
   }, options.scratchDir);

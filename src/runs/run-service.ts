@@ -560,9 +560,7 @@ export class RunService {
       // One install at a time per folder: two runs must not build the same virtualenv together.
       await this.installing(workDir, async () => {
         if (existsSync(resolveExecutable(workDir, plugin))) return;
-        log.write(
-          `Installing ${plugin.name} (pip_url ${plugin.pipUrl}) into ${venvDir('.', plugin).slice(2)}`,
-        );
+        log.write(`Installing ${plugin.name} (pip_url ${plugin.pipUrl}) into ${venvDir('.', plugin)}`);
         const venvs = dirname(venvDir(workDir, plugin));
         await mkdir(venvs, { recursive: true });
         await sandboxed({ kind: 'install', projectRoot: workDir, plugin: plugin.name, runtime }, {}, venvs);

@@ -101,6 +101,8 @@ export async function runnerMain(): Promise<number> {
           signal: controller.signal,
           log,
           scratchDir: job.scratchDir,
+          // A runner runs a server's workspace: built-in plugins stay inside its folder.
+          confinePaths: true,
           ...(job.stateId ? { stateId: job.stateId } : {}),
         },
         (step) => send({ step }),

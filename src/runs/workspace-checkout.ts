@@ -1,5 +1,6 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { SluiceError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 
 /**
@@ -75,10 +76,30 @@ export async function leaseWorkDir(
   }
 }
 
+/**
+ * Makes the folder's tracked files those of `commit`. `.sluice/` in a workspace folder is Sluice's
+ * own (virtualenvs, the runs' scratch folders): a commit that tracks it, as a folder or as a link
+ * (which would lead the server's own writes into another workspace's folder), is refused. The
+ * index that remembers what the last checkout wrote lives beside the folder, out of its reach.
+ */
 async function checkout(repo: string, commit: string, workDir: string): Promise<void> {
-  await mkdir(join(workDir, '.sluice'), { recursive: true });
+  const tracked = await runGit(['ls-tree', '--name-only', '-z', commit, '--', '.sluice'], { gitDir: repo });
+  if (tracked.length > 0) {
+    throw new SluiceError(
+      'project_invalid',
+      `The commit ${commit.slice(0, 12)} tracks .sluice, the folder Sluice keeps for itself in a workspace (virtualenvs, run files). Remove it from the repository (git rm -r --cached .sluice) and push again.`,
+      { commit },
+    );
+  }
+  const index = join(dirname(workDir), '.checkout-index', basename(workDir));
+  await mkdir(dirname(index), { recursive: true, mode: 0o700 });
+  await mkdir(workDir, { recursive: true });
   await runGit(['--work-tree', workDir, 'read-tree', '--reset', '-u', commit], {
     gitDir: repo,
-    env: { GIT_INDEX_FILE: join(workDir, '.sluice', 'checkout-index') },
+    env: { GIT_INDEX_FILE: index },
   });
+  // What an older checkout may have left as a link is no folder of Sluice's.
+  const own = join(workDir, '.sluice');
+  if ((await lstat(own).catch(() => undefined))?.isSymbolicLink()) await rm(own);
+  await mkdir(own, { recursive: true });
 }

@@ -136,6 +136,68 @@ const cases: readonly ErrorCase[] = [
     says: ["'eu:prod'", "cannot contain ':'"],
   },
   {
+    what: "a plugin name climbing out with '..' and '/'",
+    files: {
+      'meltano.yml':
+        'plugins:\n  extractors:\n  - name: ../../../../../repos/other.git\n    pip_url: tap-x\n',
+    },
+    code: 'project_invalid',
+    at: 'meltano.yml:3:11: ',
+    says: ["the plugin name '../../../../../repos/other.git' cannot contain '/'", '.sluice/venvs'],
+  },
+  {
+    what: "a mapper named '..'",
+    files: { 'meltano.yml': 'plugins:\n  mappers:\n  - name: ..\n' },
+    code: 'project_invalid',
+    at: 'meltano.yml:3:11: ',
+    says: ["the plugin name '..' cannot be '..'"],
+  },
+  {
+    what: 'a loader name with a backslash',
+    files: { 'meltano.yml': 'plugins:\n  loaders:\n  - name: "..\\\\x"\n' },
+    code: 'project_invalid',
+    at: 'meltano.yml:3:11: ',
+    says: ["the plugin name '..\\x' cannot contain '\\'"],
+  },
+  {
+    what: "a plugin name with ':', which Meltano refuses too",
+    files: { 'meltano.yml': 'plugins:\n  extractors:\n  - name: "tap:x"\n' },
+    code: 'project_invalid',
+    at: 'meltano.yml:3:11: ',
+    says: ["'tap:x' cannot contain ':'"],
+  },
+  {
+    what: "a '/' in a plugin entry of an environment",
+    files: {
+      'meltano.yml':
+        'plugins:\n  loaders:\n  - name: target-jsonl\nenvironments:\n- name: dev\n  config:\n    plugins:\n      loaders:\n      - name: ../target-jsonl\n',
+    },
+    code: 'project_invalid',
+    at: 'meltano.yml:9:15: ',
+    says: ["the plugin name '../target-jsonl' cannot contain '/'"],
+  },
+  {
+    what: 'a NUL in an environment name',
+    files: { 'meltano.yml': 'environments:\n- name: "dev\\0"\n' },
+    code: 'project_invalid',
+    at: 'meltano.yml:2:9: ',
+    says: ['the environment name "dev\\u0000" cannot contain the control character U+0000'],
+  },
+  {
+    what: "a job named '..'",
+    files: { 'meltano.yml': "jobs:\n- name: '..'\n  tasks: tap-x target-y\n" },
+    code: 'project_invalid',
+    at: 'meltano.yml:2:9: ',
+    says: ["the job name '..' cannot be '..'"],
+  },
+  {
+    what: 'a line break in a schedule name',
+    files: { 'meltano.yml': 'schedules:\n- name: "daily\\nforged log line"\n  interval: "@daily"\n' },
+    code: 'project_invalid',
+    at: 'meltano.yml:2:9: ',
+    says: ['the schedule name "daily\\nforged log line" cannot contain the control character U+000A'],
+  },
+  {
     what: 'an unknown key on an environment',
     files: { 'meltano.yml': 'environments:\n- name: dev\n  inherit_from: prod\n' },
     code: 'project_invalid',

@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { SluiceError } from '../../errors.js';
+import { openForReading, outsideError, type PathScope, resolveSetting } from '../confined-paths.js';
 import type { PemSource, PostgresEndpoint, PostgresSsl } from './postgres-config.js';
 
 // Without it a silent network drop waits for the operating system's TCP timeout (minutes).
@@ -31,14 +32,25 @@ export function scrubPassword(endpoint: PostgresEndpoint, text: string): string 
   return password !== undefined && password.length >= 3 ? text.replaceAll(password, '***') : text;
 }
 
-async function readPem(source: PemSource | undefined, setting: string, projectRoot: string) {
+/** Reads a certificate or key file; confined, only one inside the project folder (`confined-paths.ts`). */
+async function readPem(source: PemSource | undefined, setting: string, scope: PathScope) {
   if (source === undefined) return undefined;
   if ('pem' in source) return source.pem;
+  if (scope.confined) {
+    const where = { plugin: 'target-postgres', setting, value: source.path };
+    if (source.path.startsWith('~/')) throw outsideError(where, "is in the server's home folder");
+    const handle = await openForReading(scope, await resolveSetting(scope, where), where);
+    try {
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+  }
   const path = source.path.startsWith('~/')
     ? join(homedir(), source.path.slice(2))
     : isAbsolute(source.path)
       ? source.path
-      : resolve(projectRoot, source.path);
+      : resolve(scope.root, source.path);
   try {
     return await readFile(path, 'utf8');
   } catch (cause) {
@@ -53,13 +65,13 @@ async function readPem(source: PemSource | undefined, setting: string, projectRo
 /** The `ssl` option of each connection attempt, in libpq's order for the mode. */
 async function sslAttempts(
   endpoint: PostgresEndpoint,
-  projectRoot: string,
+  scope: PathScope,
 ): Promise<readonly (false | ConnectionOptions)[]> {
   const ssl: PostgresSsl = endpoint.ssl;
   const fromUrl = endpoint.from === 'sqlalchemy_url';
-  const ca = await readPem(ssl.ca, fromUrl ? 'sqlalchemy_url' : 'ssl_certificate_authority', projectRoot);
-  const cert = await readPem(ssl.cert, fromUrl ? 'sqlalchemy_url' : 'ssl_client_certificate', projectRoot);
-  const key = await readPem(ssl.key, fromUrl ? 'sqlalchemy_url' : 'ssl_client_private_key', projectRoot);
+  const ca = await readPem(ssl.ca, fromUrl ? 'sqlalchemy_url' : 'ssl_certificate_authority', scope);
+  const cert = await readPem(ssl.cert, fromUrl ? 'sqlalchemy_url' : 'ssl_client_certificate', scope);
+  const key = await readPem(ssl.key, fromUrl ? 'sqlalchemy_url' : 'ssl_client_private_key', scope);
   const client = { ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
   const unverified: ConnectionOptions = { ...client, rejectUnauthorized: false };
   const verifyCa: ConnectionOptions = {
@@ -145,8 +157,8 @@ function fallsBack(ssl: false | ConnectionOptions, cause: unknown): boolean {
  * `run_failed` SluiceError saying what to check (host and port, user and password, database).
  * Sessions use UTC, so values written to `timestamp without time zone` columns are UTC.
  */
-export async function connectPostgres(endpoint: PostgresEndpoint, projectRoot: string): Promise<pg.Client> {
-  const attempts = await sslAttempts(endpoint, projectRoot);
+export async function connectPostgres(endpoint: PostgresEndpoint, scope: PathScope): Promise<pg.Client> {
+  const attempts = await sslAttempts(endpoint, scope);
   let failure: unknown;
   for (const ssl of attempts) {
     const client = new pg.Client({

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { SluiceError } from '../../errors.js';
+import { openForReading, type PathScope, resolveSetting } from '../confined-paths.js';
 import { type CsvDialect, DEFAULT_DIALECT } from './csv-parse.js';
 
 /** One entry of tap-csv's `files` setting, as MeltanoLabs/tap-csv documents it. */
@@ -112,6 +112,49 @@ function checkEntry(entry: unknown, where: string, projectRoot: string): CsvFile
   };
 }
 
+/** The largest `csv_files_definition` file read: a list of files is a few kilobytes. */
+const MAX_DEFINITION_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The `files` list in the `csv_files_definition` file. Messages never quote the file's text (a
+ * JSON error says where, not what), and on a server they never show where the file is.
+ */
+async function readDefinitionFile(value: string, scope: PathScope): Promise<unknown> {
+  const where = { plugin: 'tap-csv', setting: 'csv_files_definition', value };
+  const shown = scope.confined ? `'${value}'` : `'${value}' (resolved to ${resolve(scope.root, value)})`;
+  let text: string;
+  try {
+    const handle = await openForReading(scope, await resolveSetting(scope, where), where);
+    try {
+      const { size } = await handle.stat();
+      if (size > MAX_DEFINITION_BYTES) {
+        throw invalid(
+          `csv_files_definition: ${shown} is ${size} bytes, more than the ${MAX_DEFINITION_BYTES} tap-csv reads.`,
+          { setting: 'csv_files_definition' },
+        );
+      }
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (cause) {
+    if (cause instanceof SluiceError) throw cause;
+    throw invalid(
+      `csv_files_definition: cannot read ${shown} (${(cause as NodeJS.ErrnoException).code ?? 'error'}). Point the setting at a JSON file holding the list of files.`,
+      { setting: 'csv_files_definition' },
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    const at = /position (\d+)/.exec((cause as Error).message)?.[1];
+    throw invalid(
+      `csv_files_definition: ${shown} is not valid JSON${at === undefined ? '' : ` (at character ${at})`}. It must hold a list of {entity, path, keys} objects.`,
+      { setting: 'csv_files_definition' },
+    );
+  }
+}
+
 /**
  * The file definitions tap-csv reads: from `csv_files_definition` when set (it wins over `files`,
  * as upstream), else from `files`. Relative paths, in both places, resolve against the project
@@ -119,29 +162,12 @@ function checkEntry(entry: unknown, where: string, projectRoot: string): CsvFile
  */
 export async function resolveCsvFiles(
   config: TapCsvConfig,
-  projectRoot: string,
+  scope: PathScope,
 ): Promise<readonly CsvFileDefinition[]> {
   let entries: unknown = config.files;
   let source = 'files';
   if (config.csv_files_definition) {
-    const definitionPath = resolve(projectRoot, config.csv_files_definition);
-    let text: string;
-    try {
-      text = await readFile(definitionPath, 'utf8');
-    } catch (cause) {
-      throw invalid(
-        `csv_files_definition: cannot read '${config.csv_files_definition}' (resolved to ${definitionPath}): ${(cause as Error).message}. Point the setting at a JSON file holding the list of files.`,
-        { setting: 'csv_files_definition', path: definitionPath },
-      );
-    }
-    try {
-      entries = JSON.parse(text);
-    } catch (cause) {
-      throw invalid(
-        `csv_files_definition: '${definitionPath}' is not valid JSON: ${(cause as Error).message}.`,
-        { setting: 'csv_files_definition', path: definitionPath },
-      );
-    }
+    entries = await readDefinitionFile(config.csv_files_definition, scope);
     source = 'csv_files_definition';
   }
   if (entries === undefined || entries === null || (Array.isArray(entries) && entries.length === 0)) {
@@ -153,5 +179,5 @@ export async function resolveCsvFiles(
   if (!Array.isArray(entries)) {
     throw invalid(`${source} must be a list of {entity, path, keys} objects.`, { setting: source });
   }
-  return entries.map((entry, i) => checkEntry(entry, `${source}[${i}]`, projectRoot));
+  return entries.map((entry, i) => checkEntry(entry, `${source}[${i}]`, scope.root));
 }

@@ -1,6 +1,13 @@
 import { opendir, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, posix, relative } from 'node:path';
+import { join, posix } from 'node:path';
 import { SluiceError } from '../../errors.js';
+import {
+  isInside,
+  outsideError,
+  type PathScope,
+  type PathSetting,
+  resolveSetting,
+} from '../confined-paths.js';
 import type { CsvFileDefinition } from './tap-csv-config.js';
 
 /** One CSV file of a stream. */
@@ -29,18 +36,14 @@ function isCsv(name: string): boolean {
   return name.endsWith('.csv');
 }
 
-/** Whether `path` is `root` or lies under it. */
-function isInside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (rel !== '..' && !rel.startsWith('../') && !isAbsolute(rel));
-}
-
 /** What a walk needs besides the folder: where links may lead, and where skipped files are told. */
 interface Walk {
   /** Real paths a link may resolve into: the project folder and the configured folder. */
   readonly allowed: readonly string[];
   readonly out: CsvFile[];
   readonly log: ((line: string) => void) | undefined;
+  /** Set on a server: a link that leads out fails the run instead of being skipped. */
+  readonly refuse: PathSetting | undefined;
 }
 
 /**
@@ -48,8 +51,9 @@ interface Walk {
  * directory order (what `readdir(3)` returns, which `opendir` also reads; `readdir` would sort
  * them), then its sub-folders, one by one, in that order too. A link to a folder is not followed,
  * and a sub-folder that cannot be read is skipped, as `os.walk` does. Unlike upstream, a link to a
- * file outside the project (and the configured folder) is skipped: a workspace must not read the
- * server's files through one.
+ * file outside the project (and the configured folder) is skipped, or refused on a server: a
+ * workspace must not read the server's files through one. A link that stays inside is read
+ * through its real path, the one that was checked.
  */
 async function walk(dir: string, shown: string, walkState: Walk): Promise<void> {
   const files: string[] = [];
@@ -74,19 +78,30 @@ async function walk(dir: string, shown: string, walkState: Walk): Promise<void> 
       walkState.log?.(`tap-csv: skipping '${sourceFile}': only files whose names end in '.csv' are read`);
       continue;
     }
-    const path = join(dir, name);
+    let path = join(dir, name);
     if (links.has(name)) {
       const target = await realpath(path).catch(() => undefined);
+      const refuse = walkState.refuse;
+      if (refuse && target === undefined) {
+        throw outsideError({ ...refuse, value: sourceFile }, 'is a link to a path that does not exist');
+      }
       if (target !== undefined && !walkState.allowed.some((root) => isInside(root, target))) {
+        if (refuse)
+          throw outsideError(
+            { ...refuse, value: sourceFile },
+            'leads out of the project folder through a link',
+          );
         walkState.log?.(`tap-csv: skipping '${sourceFile}': it links outside the project folder`);
         continue;
       }
+      if (refuse && target !== undefined) path = target;
     }
     walkState.out.push({ path, sourceFile });
   }
   for (const name of folders) {
     const sub = join(dir, name);
     await walk(sub, pythonJoin(shown, name), walkState).catch((cause: NodeJS.ErrnoException) => {
+      if (cause instanceof SluiceError) throw cause;
       walkState.log?.(`tap-csv: skipping folder '${pythonJoin(shown, name)}': ${cause.code ?? 'unreadable'}`);
     });
   }
@@ -95,45 +110,60 @@ async function walk(dir: string, shown: string, walkState: Walk): Promise<void> 
 /**
  * The CSV files of one `files` entry, as MeltanoLabs' tap-csv finds them: the file itself (its
  * path reported as configured), or every `.csv` under the folder in `os.walk` order (paths
- * reported from the folder's normalised path). Fails when there is none.
+ * reported from the folder's normalised path). Fails when there is none. In a confined scope the
+ * path must stay inside the project folder (`confined-paths.ts`), and messages do not show where
+ * the project folder is.
  */
 export async function csvFilesOf(
   def: CsvFileDefinition,
-  projectRoot: string,
+  scope: PathScope,
   log?: (line: string) => void,
 ): Promise<readonly CsvFile[]> {
-  const info = await stat(def.absolutePath).catch((cause: NodeJS.ErrnoException) => {
-    if (cause.code === 'ENOENT') return undefined;
-    throw cause;
-  });
   const where = `${def.setting}.path`;
+  const setting: PathSetting = { plugin: 'tap-csv', setting: where, value: def.configuredPath };
+  const path = scope.confined ? await resolveSetting(scope, setting) : def.absolutePath;
+  const shown = scope.confined ? `'${def.configuredPath}'` : `'${def.configuredPath}' (resolved to ${path})`;
+  const info = await stat(path).catch((cause: NodeJS.ErrnoException) => {
+    if (cause.code === 'ENOENT') return undefined;
+    throw new SluiceError(
+      'validation_failed',
+      `tap-csv: ${where}: ${shown} cannot be read (${cause.code ?? 'error'}).`,
+      {
+        setting: where,
+      },
+    );
+  });
   if (info === undefined) {
     throw new SluiceError(
       'validation_failed',
-      `tap-csv: ${where}: '${def.configuredPath}' (resolved to ${def.absolutePath}) does not exist. Fix the path of stream '${def.entity}'.`,
-      { setting: where, path: def.absolutePath },
+      `tap-csv: ${where}: ${shown} does not exist. Fix the path of stream '${def.entity}'.`,
+      { setting: where, ...(scope.confined ? {} : { path }) },
     );
   }
   const files: CsvFile[] = [];
   if (info.isDirectory()) {
-    const allowed = await Promise.all([realpath(projectRoot), realpath(def.absolutePath)]);
-    await walk(def.absolutePath, `${pythonNormpath(def.configuredPath)}/`, {
+    const allowed = scope.confined
+      ? [scope.realRoot]
+      : await Promise.all([realpath(scope.root), realpath(path)]);
+    await walk(path, `${pythonNormpath(def.configuredPath)}/`, {
       allowed,
       out: files,
       log,
+      refuse: scope.confined ? setting : undefined,
     }).catch((cause: NodeJS.ErrnoException) => {
+      if (cause instanceof SluiceError) throw cause;
       throw new SluiceError(
         'validation_failed',
-        `tap-csv: ${where}: the folder '${def.configuredPath}' cannot be read (${cause.code ?? cause.message}).`,
+        `tap-csv: ${where}: the folder '${def.configuredPath}' cannot be read (${cause.code ?? 'error'}).`,
         { setting: where },
       );
     });
-  } else if (isCsv(def.absolutePath)) files.push({ path: def.absolutePath, sourceFile: def.configuredPath });
+  } else if (isCsv(def.absolutePath)) files.push({ path, sourceFile: def.configuredPath });
   if (files.length === 0) {
     throw new SluiceError(
       'validation_failed',
-      `tap-csv: ${where}: stream '${def.entity}' has no file ending in '.csv' at ${def.absolutePath}.`,
-      { setting: where, path: def.absolutePath },
+      `tap-csv: ${where}: stream '${def.entity}' has no file ending in '.csv' at ${shown}.`,
+      { setting: where, ...(scope.confined ? {} : { path }) },
     );
   }
   return files;

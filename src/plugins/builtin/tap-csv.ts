@@ -1,7 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { TextDecoder } from 'node:util';
 import { SluiceError } from '../../errors.js';
+import { openForReading, type PathScope, pathScope } from '../confined-paths.js';
 import { type CsvRow, parseCsv, parseCsvBatches } from './csv-parse.js';
 import {
   type CatalogStream,
@@ -17,6 +17,11 @@ import { type CsvFile, csvFilesOf, pythonMtime } from './tap-csv-files.js';
 export interface TapCsvOptions {
   /** Relative paths in the settings resolve against this directory (Meltano runs plugins there). */
   readonly projectRoot: string;
+  /**
+   * On a server: every file must resolve inside the project folder, after links (see
+   * `confined-paths.ts`), and messages quote neither file content nor server paths.
+   */
+  readonly confinePaths?: boolean;
   /** A catalog with `selected` metadata; without one every stream and column is synced. */
   readonly catalog?: SingerCatalog;
   /** Incoming state: tap-csv has no incremental sync, but every bookmark in it is kept. */
@@ -57,11 +62,28 @@ function decoderFor(def: CsvFileDefinition): TextDecoder {
   }
 }
 
-/** Decodes a file's bytes as they are read, so no more than one read buffer is held at a time. */
-async function* decodeFile(file: string, def: CsvFileDefinition): AsyncGenerator<string> {
-  const decoder = decoderFor(def);
+/** A file of a stream, opened: its handle, and its name for messages. */
+interface OpenedCsv {
+  readonly handle: FileHandle;
+  /** The path as the user wrote it (confined) or where it is (local): messages name it. */
+  readonly shown: string;
+}
+
+/** Opens one of a stream's files, through the scope's checks. */
+async function openCsv(scope: PathScope, file: CsvFile, def: CsvFileDefinition): Promise<OpenedCsv> {
+  const where = { plugin: 'tap-csv', setting: `${def.setting}.path`, value: file.sourceFile };
+  const handle = await openForReading(scope, file.path, where);
+  return { handle, shown: scope.confined ? file.sourceFile : file.path };
+}
+
+/**
+ * Decodes a file's bytes as they are read, so no more than one read buffer is held at a time.
+ * The file is closed when decoding ends, however it ends.
+ */
+async function* decodeFile(file: OpenedCsv, def: CsvFileDefinition): AsyncGenerator<string> {
   try {
-    for await (const chunk of createReadStream(file)) {
+    const decoder = decoderFor(def);
+    for await (const chunk of file.handle.createReadStream({ autoClose: false })) {
       yield decoder.decode(chunk as Buffer, { stream: true });
     }
     yield decoder.decode();
@@ -69,26 +91,33 @@ async function* decodeFile(file: string, def: CsvFileDefinition): AsyncGenerator
     if (cause instanceof TypeError) {
       throw new SluiceError(
         'validation_failed',
-        `tap-csv: ${file} is not valid ${def.encoding}. Set ${def.setting}.encoding to the file's encoding (for example "latin1").`,
-        { setting: `${def.setting}.encoding`, file },
+        `tap-csv: ${file.shown} is not valid ${def.encoding}. Set ${def.setting}.encoding to the file's encoding (for example "latin1").`,
+        { setting: `${def.setting}.encoding`, file: file.shown },
       );
     }
     throw cause;
+  } finally {
+    await file.handle.close();
   }
 }
 
-function readRows(file: string, def: CsvFileDefinition): AsyncGenerator<CsvRow> {
-  return parseCsv(decodeFile(file, def), def.dialect, file);
+function readRows(file: OpenedCsv, def: CsvFileDefinition): AsyncGenerator<CsvRow> {
+  return parseCsv(decodeFile(file, def), def.dialect, file.shown);
 }
 
-function readRowBatches(file: string, def: CsvFileDefinition): AsyncGenerator<readonly CsvRow[]> {
-  return parseCsvBatches(decodeFile(file, def), def.dialect, file);
+function readRowBatches(file: OpenedCsv, def: CsvFileDefinition): AsyncGenerator<readonly CsvRow[]> {
+  return parseCsvBatches(decodeFile(file, def), def.dialect, file.shown);
 }
 
 /** The header every file of a stream is read with: the first file's first row, as upstream reads it. */
-async function streamHeader(files: readonly CsvFile[], def: CsvFileDefinition): Promise<readonly string[]> {
+async function streamHeader(
+  files: readonly CsvFile[],
+  def: CsvFileDefinition,
+  scope: PathScope,
+): Promise<readonly string[]> {
   const [first] = files;
-  if (first !== undefined) for await (const row of readRows(first.path, def)) return row.fields;
+  if (first !== undefined)
+    for await (const row of readRows(await openCsv(scope, first, def), def)) return row.fields;
   throw new SluiceError(
     'validation_failed',
     `tap-csv: ${first?.sourceFile ?? def.configuredPath}, the first file of stream '${def.entity}', is empty: there is no header row to name its columns. Add one, or remove the file.`,
@@ -100,16 +129,20 @@ async function streamHeader(files: readonly CsvFile[], def: CsvFileDefinition): 
 async function discoverStream(
   def: CsvFileDefinition,
   addMetadata: boolean,
-  projectRoot: string,
+  scope: PathScope,
 ): Promise<CatalogStream> {
-  const files = await csvFilesOf(def, projectRoot);
-  const header = await streamHeader(files, def);
+  const files = await csvFilesOf(def, scope);
+  const header = await streamHeader(files, def, scope);
   const first = files[0]?.sourceFile;
   const missing = def.keys.filter((k) => !header.includes(k));
   if (missing.length > 0) {
+    // On a server the header is not quoted: a message must never carry a file's content.
+    const columns = scope.confined
+      ? `its header row has ${header.length} column${header.length === 1 ? '' : 's'}`
+      : header.join(', ');
     throw new SluiceError(
       'validation_failed',
-      `tap-csv: ${def.setting}.keys: ${missing.map((k) => `'${k}'`).join(', ')} not among the columns of ${first} (${header.join(', ')}).`,
+      `tap-csv: ${def.setting}.keys: ${missing.map((k) => `'${k}'`).join(', ')} not among the columns of ${first} (${columns}).`,
       { setting: `${def.setting}.keys`, missing },
     );
   }
@@ -149,13 +182,18 @@ async function discoverStream(
 /** Discovers tap-csv's streams: one per `files` entry, named by its `entity`. */
 export async function discoverCsv(
   config: TapCsvConfig,
-  options: { readonly projectRoot: string },
+  options: Pick<TapCsvOptions, 'projectRoot' | 'confinePaths'>,
 ): Promise<SingerCatalog> {
-  const defs = await resolveCsvFiles(config, options.projectRoot);
+  const scope = await scopeOf(options);
+  const defs = await resolveCsvFiles(config, scope);
   const addMetadata = config.add_metadata_columns === true;
   const streams: CatalogStream[] = [];
-  for (const def of defs) streams.push(await discoverStream(def, addMetadata, options.projectRoot));
+  for (const def of defs) streams.push(await discoverStream(def, addMetadata, scope));
   return { streams };
+}
+
+function scopeOf(options: Pick<TapCsvOptions, 'projectRoot' | 'confinePaths'>): Promise<PathScope> {
+  return pathScope({ root: options.projectRoot, confined: options.confinePaths === true });
 }
 
 /** The `_sdc_*` values of one file's records, when `add_metadata_columns` is set. */
@@ -298,7 +336,8 @@ function finalBookmark(given: unknown): Record<string, unknown> {
  * position (each file's own first row is skipped), and a blank line is an empty record.
  */
 export async function* tapCsvChunks(config: TapCsvConfig, options: TapCsvOptions): AsyncGenerator<string> {
-  const defs = await resolveCsvFiles(config, options.projectRoot);
+  const scope = await scopeOf(options);
+  const defs = await resolveCsvFiles(config, scope);
   const addMetadata = config.add_metadata_columns === true;
   const bookmarks: Record<string, unknown> = { ...(options.state?.bookmarks ?? {}) };
   const log = options.log ?? (() => undefined);
@@ -310,7 +349,7 @@ export async function* tapCsvChunks(config: TapCsvConfig, options: TapCsvOptions
       if (chosen === undefined || !isStreamSelected(chosen)) continue;
       stream = chosen;
     } else {
-      stream = await discoverStream(def, addMetadata, options.projectRoot);
+      stream = await discoverStream(def, addMetadata, scope);
     }
     const selected = selectedProperties(stream);
     const properties = Object.fromEntries(
@@ -325,15 +364,23 @@ export async function* tapCsvChunks(config: TapCsvConfig, options: TapCsvOptions
 
     // Each RECORD line is this prefix, the record, and `}\n`: what `line` makes of the message.
     const recordPrefix = `{"type":"RECORD","stream":${JSON.stringify(def.entity)},"record":`;
-    const files = await csvFilesOf(def, options.projectRoot, log);
-    const header = await streamHeader(files, def);
+    const files = await csvFilesOf(def, scope, log);
+    const header = await streamHeader(files, def, scope);
     for (const file of files) {
-      const writeRecord = recordWriter(header, selected, addMetadata ? await fileMetadata(file) : undefined);
+      // Opened once: its modification time and its rows come from the file that was checked.
+      const opened = await openCsv(scope, file, def);
+      const metadata = addMetadata
+        ? await fileMetadata(file, opened.handle).catch(async (cause: unknown) => {
+            await opened.handle.close();
+            throw cause;
+          })
+        : undefined;
+      const writeRecord = recordWriter(header, selected, metadata);
       let blankLines = 0;
       let firstBlank = 0;
       // Counts CSV rows, not physical lines, with the header as row 0: upstream's `_sdc_source_lineno`.
       let rowNumber = -1;
-      for await (const rows of readRowBatches(file.path, def)) {
+      for await (const rows of readRowBatches(opened, def)) {
         let parts: string[] = [];
         let size = 0;
         let count = 0;
@@ -370,7 +417,7 @@ export async function* tapCsvChunks(config: TapCsvConfig, options: TapCsvOptions
 }
 
 /** The `_sdc_*` values of a file: its path as upstream names it, and its modification time. */
-async function fileMetadata(file: CsvFile): Promise<FileMetadata> {
-  const { mtimeNs } = await stat(file.path, { bigint: true });
+async function fileMetadata(file: CsvFile, handle: FileHandle): Promise<FileMetadata> {
+  const { mtimeNs } = await handle.stat({ bigint: true });
   return { sourceFile: file.sourceFile, mtime: pythonMtime(mtimeNs) };
 }

@@ -1,9 +1,18 @@
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { SluiceError } from '../../errors.js';
+import {
+  checkFileByPath,
+  makeFolder,
+  type PathScope,
+  type PathSetting,
+  pathScope,
+  resolveInside,
+  resolveSetting,
+} from '../confined-paths.js';
 import { type JsonObject, parseMessage } from '../singer/messages.js';
 import { isRecordLine, RECORD_PREFIX, recordStream } from '../singer/record-lines.js';
 
@@ -32,6 +41,11 @@ export interface TargetDuckdbConfig {
 export interface TargetDuckdbOptions {
   /** A relative `filepath` or `temp_dir` resolves against this directory. */
   readonly projectRoot: string;
+  /**
+   * On a server: the database file (and its `.wal`) and `temp_dir` must stay inside the project
+   * folder, after links (`confined-paths.ts`); MotherDuck (`md:`) is refused.
+   */
+  readonly confinePaths?: boolean;
 }
 
 const DEFAULT_BATCH_SIZE_ROWS = 100_000;
@@ -185,11 +199,19 @@ export async function targetDuckdb(
   const metadata = hardDelete || config.add_metadata_columns === true;
   const keysRequired = config.primary_key_required !== false;
 
-  const isFile = location !== ':memory:' && !location.startsWith('md:');
-  const dbPath = isFile && !isAbsolute(location) ? resolve(options.projectRoot, location) : location;
-  if (isFile) await mkdir(dirname(dbPath), { recursive: true });
-  const tempRoot = config.temp_dir === undefined ? tmpdir() : resolve(options.projectRoot, config.temp_dir);
-  await mkdir(tempRoot, { recursive: true });
+  const scope = await pathScope({ root: options.projectRoot, confined: options.confinePaths === true });
+  const dbSetting: PathSetting = {
+    plugin: 'target-duckdb',
+    setting: config.filepath === undefined ? 'path' : 'filepath',
+    value: location,
+  };
+  const dbPath = await databasePath(scope, dbSetting);
+  let tempRoot = tmpdir();
+  if (config.temp_dir !== undefined) {
+    const tempSetting = { plugin: 'target-duckdb', setting: 'temp_dir', value: config.temp_dir };
+    tempRoot = await resolveSetting(scope, tempSetting);
+    await makeFolder(scope, tempRoot, tempSetting);
+  }
   const tempFolder = await mkdtemp(join(tempRoot, 'sluice-target-duckdb-'));
 
   // From DuckDB's instance cache: two handles on one file in one process must share an instance
@@ -407,6 +429,31 @@ export async function targetDuckdb(
     instance.closeSync();
     await rm(tempFolder, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where DuckDB opens the database: `:memory:`, a MotherDuck name, or a file (its folder made).
+ * Confined, the file, its write-ahead log and its spill folder must stay inside the project, and
+ * MotherDuck is refused (its extension would be fetched into the server's home folder).
+ */
+async function databasePath(scope: PathScope, where: PathSetting): Promise<string> {
+  const location = where.value;
+  if (location === ':memory:') return location;
+  if (location.startsWith('md:')) {
+    if (scope.confined) {
+      throw error(
+        `${where.setting} '${location}': MotherDuck databases are not available on this server. Give a database file inside the project folder.`,
+        { setting: where.setting },
+      );
+    }
+    return location;
+  }
+  const resolved = await resolveSetting(scope, where);
+  await makeFolder(scope, dirname(resolved), where);
+  const file = await checkFileByPath(scope, resolved, where);
+  await checkFileByPath(scope, `${file}.wal`, { ...where, value: `${location}.wal` });
+  await resolveInside(scope, `${file}.tmp`, { ...where, value: `${location}.tmp` });
+  return file;
 }
 
 async function prepareTable(

@@ -1,7 +1,7 @@
+import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
 import { SluiceError } from '../../errors.js';
+import { makeFolder, openForWriting, pathScope, resolveSetting } from '../confined-paths.js';
 
 /** target-jsonl's settings (andyh1203 variant), with the defaults Meltano's plugin definition gives. */
 export interface TargetJsonlConfig {
@@ -18,6 +18,11 @@ export interface TargetJsonlConfig {
 export interface TargetJsonlOptions {
   /** A relative `destination_path` resolves against this directory (Meltano runs plugins there). */
   readonly projectRoot: string;
+  /**
+   * On a server: the folder and every file must stay inside the project folder, after links
+   * (`confined-paths.ts`); a stream name or `custom_name` must then be one plain file name.
+   */
+  readonly confinePaths?: boolean;
   /** The clock for `do_timestamp_file`; tests pass a fixed one. */
   readonly now?: () => Date;
 }
@@ -74,21 +79,30 @@ export async function targetJsonl(
   options: TargetJsonlOptions,
 ): Promise<void> {
   const destination = config.destination_path ?? 'output';
-  const folder = isAbsolute(destination) ? destination : resolve(options.projectRoot, destination);
+  const scope = await pathScope({ root: options.projectRoot, confined: options.confinePaths === true });
+  const folderSetting = { plugin: 'target-jsonl', setting: 'destination_path', value: destination };
+  const folder = await resolveSetting(scope, folderSetting);
   const stamp = config.do_timestamp_file === true ? timestampPart((options.now ?? (() => new Date()))()) : '';
   const raw = config.raw === true;
 
   const byName = new Map<string, OutputFile>();
   const byStream = new Map<string, OutputFile>();
 
-  const openFile = async (baseName: string): Promise<OutputFile> => {
+  /** `from` says where the name came from, for messages: `custom_name`, or the stream. */
+  const openFile = async (baseName: string, from: string): Promise<OutputFile> => {
     const fileName = `${baseName}${stamp}.jsonl`;
     const existing = byName.get(fileName);
     if (existing) return existing;
-    await mkdir(folder, { recursive: true });
+    await makeFolder(scope, folder, folderSetting);
     // Append, as upstream does: a rerun without a timestamp adds to the file.
     const file: OutputFile = {
-      handle: await open(join(folder, fileName), 'a'),
+      handle: await openForWriting(
+        scope,
+        folder,
+        fileName,
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
+        { plugin: 'target-jsonl', setting: from, value: fileName },
+      ),
       pending: [],
       pendingBytes: 0,
       dirty: false,
@@ -113,7 +127,9 @@ export async function targetJsonl(
     }
   };
 
-  const rawFile = raw ? await openFile(config.custom_name ?? 'target_jsonl') : undefined;
+  const nameSource = (stream: string) =>
+    config.custom_name === undefined ? `the file name of stream '${stream}'` : 'custom_name';
+  const rawFile = raw ? await openFile(config.custom_name ?? 'target_jsonl', 'custom_name') : undefined;
   let lineNumber = 0;
   try {
     for await (const item of input) {
@@ -135,7 +151,11 @@ export async function targetJsonl(
 
         if (message.type === 'SCHEMA') {
           if (typeof message.stream !== 'string') throw badLine(lineNumber, 'SCHEMA without a "stream".');
-          if (!raw) byStream.set(message.stream, await openFile(config.custom_name ?? message.stream));
+          if (!raw)
+            byStream.set(
+              message.stream,
+              await openFile(config.custom_name ?? message.stream, nameSource(message.stream)),
+            );
           else byStream.set(message.stream, rawFile as OutputFile);
         } else if (message.type === 'RECORD') {
           if (typeof message.stream !== 'string') throw badLine(lineNumber, 'RECORD without a "stream".');

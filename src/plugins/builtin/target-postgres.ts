@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { SluiceError } from '../../errors.js';
+import { pathScope } from '../confined-paths.js';
 import { parseMessage, type SchemaMessage } from '../singer/messages.js';
 import { isRecordLine, recordStream } from '../singer/record-lines.js';
 import { tableShape } from './postgres-columns.js';
@@ -17,6 +18,8 @@ import { type PreparedTable, prepareTable, type WriteMode } from './postgres-tab
 export interface TargetPostgresOptions {
   /** Relative certificate files (ssl_*) resolve against this directory. */
   readonly projectRoot: string;
+  /** On a server: certificate files must stay inside the project folder, after links (`confined-paths.ts`). */
+  readonly confinePaths?: boolean;
 }
 
 interface StreamState {
@@ -80,7 +83,8 @@ export async function targetPostgres(
   options: TargetPostgresOptions,
 ): Promise<void> {
   const settings = resolveTargetPostgresConfig(config);
-  const client = await connectPostgres(settings.endpoint, options.projectRoot);
+  const scope = await pathScope({ root: options.projectRoot, confined: options.confinePaths === true });
+  const client = await connectPostgres(settings.endpoint, scope);
   // The input's own failures (a tap that died, say) pass through as they are.
   let inputFailure: unknown;
   const tracked = (async function* () {
