@@ -43,7 +43,8 @@ export type SluiceErrorCode =
   | 'secret_not_found'
   | 'secret_key_invalid'
   | 'secret_key_mismatch'
-  | 'secret_unreadable';
+  | 'secret_unreadable'
+  | 'database_unavailable';
 
 /** Where in a file something went wrong: 1-based line and column. */
 export interface SourcePosition {

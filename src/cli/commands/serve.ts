@@ -25,6 +25,7 @@ export async function serve(io: CliIo, flags: ServeFlags): Promise<void> {
     adminToken: io.env.SLUICE_ADMIN_TOKEN || undefined,
     secretKey: io.env.SLUICE_SECRET_KEY || undefined,
   });
+  for (const notice of server.notices) io.stderr(`${notice}\n`);
   io.stdout(
     `Sluice is listening on ${server.url} (metadata: ${server.store.kind}); repository URLs start with ${server.publicUrl}/git/\n`,
   );
