@@ -44,7 +44,8 @@ export type SluiceErrorCode =
   | 'secret_key_invalid'
   | 'secret_key_mismatch'
   | 'secret_unreadable'
-  | 'sandbox_unavailable';
+  | 'sandbox_unavailable'
+  | 'database_unavailable';
 
 /** Where in a file something went wrong: 1-based line and column. */
 export interface SourcePosition {

@@ -8,8 +8,9 @@ import { type SecretContext, secretEnvFor, secretValues } from '../secrets/secre
 import type { Store } from '../store/open-store.js';
 import type { Principal } from '../tokens/principal.js';
 import { requirePrincipal } from './auth.js';
+import { hideServerPaths } from './hide-server-paths.js';
 import { errorBody, handleError } from './http-errors.js';
-import { requestValidatorCompiler } from './request-validation.js';
+import { installRequestGuards, requestValidatorCompiler } from './request-validation.js';
 import { gitRoutes } from './routes/git.js';
 import { promotionRoutes } from './routes/promotions.js';
 import { runRoutes } from './routes/runs.js';
@@ -53,6 +54,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.setValidatorCompiler(requestValidatorCompiler());
+  installRequestGuards(app);
+  hideServerPaths(app, options.dataDir);
   const publicUrl = options.publicUrl;
   const context: SecretContext = {
     store: options.store,

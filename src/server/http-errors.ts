@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError, type SluiceErrorCode } from '../errors.js';
+import { databaseErrorAsSluiceError } from '../store/database-errors.js';
 
 /** The HTTP status of each user-caused error: one table, so every route answers alike. */
 const STATUS: Record<SluiceErrorCode, number> = {
@@ -46,6 +47,8 @@ const STATUS: Record<SluiceErrorCode, number> = {
   secret_unreadable: 500,
   // The server cannot run plugins (bubblewrap missing): not the caller's fault, and it may come back.
   sandbox_unavailable: 503,
+  // A dropped database connection: the request may be tried again (with Retry-After).
+  database_unavailable: 503,
 };
 
 export interface ErrorBody {
@@ -60,12 +63,36 @@ export function errorBody(code: string, message: string, details: Record<string,
   return { error: { code, message, details } };
 }
 
+function sendSluiceError(error: SluiceError, reply: FastifyReply): void {
+  const status = STATUS[error.code] ?? 400;
+  if (status === 401) reply.header('www-authenticate', 'Bearer realm="Sluice", Basic realm="Sluice"');
+  const retryAfter = error.details.retryAfterSeconds;
+  if (status === 503 && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+  reply.status(status).send(errorBody(error.code, error.message, { ...error.details }));
+}
+
 /** Maps any error to `{error: {code, message, details}}`: 4xx for the caller's mistakes, 500 only for ours. */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  const databaseError = databaseErrorAsSluiceError(error);
+  if (databaseError) {
+    request.log.warn(error);
+    sendSluiceError(databaseError, reply);
+    return;
+  }
   if (error instanceof SluiceError) {
-    const status = STATUS[error.code] ?? 400;
-    if (status === 401) reply.header('www-authenticate', 'Bearer realm="Sluice", Basic realm="Sluice"');
-    reply.status(status).send(errorBody(error.code, error.message, { ...error.details }));
+    sendSluiceError(error, reply);
+    return;
+  }
+  if (error instanceof URIError) {
+    // A percent sign that starts no escape (`/%25` decoded once more): the caller's URL, not our bug.
+    reply
+      .status(400)
+      .send(
+        errorBody(
+          'validation_failed',
+          `The request's URL is not validly percent-encoded (${error.message}).`,
+        ),
+      );
     return;
   }
   const fastifyError = error as FastifyError;

@@ -10,6 +10,7 @@ import { openStore, type Store } from '../store/open-store.js';
 import { ensureAdminToken } from '../tokens/token-service.js';
 import { recoverRepositories } from '../workspaces/recover.js';
 import { buildApp } from './app.js';
+import { makeDataPrivate, permissionNotices } from './private-data-dir.js';
 
 export interface ServeOptions {
   readonly host: string;
@@ -34,6 +35,8 @@ export interface RunningServer {
   readonly store: Store;
   /** Set when this start created the first admin token (printed once by the caller). */
   readonly createdAdminToken?: { token: string; file: string };
+  /** What the operator should know about this start, one line each (printed on stderr by the CLI). */
+  readonly notices: readonly string[];
   close(): Promise<void>;
 }
 
@@ -42,8 +45,21 @@ export interface RunningServer {
  * token, and the HTTP server. `port: 0` picks a free port (tests).
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  // Everything the server and its children (git, plugins) create from now on is for its user
+  // only: the database SQLite creates, repositories git creates or receives, run folders. A umask
+  // covers every creator at once, where a mode on each call would miss the ones we do not write.
+  // The process is the server's for good, so the umask is not put back when it closes.
+  process.umask(0o077);
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const sqliteFile = options.databaseUrl?.startsWith('sqlite:')
+    ? resolve(options.databaseUrl.slice('sqlite:'.length))
+    : undefined;
+  // A data folder made before (or copied under a 022 umask) is made private too, and said so.
+  const notices = permissionNotices(
+    dataDir,
+    makeDataPrivate(dataDir, sqliteFile ? [sqliteFile, `${sqliteFile}-wal`, `${sqliteFile}-shm`] : []),
+  );
   const reposDir = join(dataDir, 'repos');
   mkdirSync(reposDir, { recursive: true });
   // Scratch repositories of promotions a killed server left behind: never needed again.
@@ -91,6 +107,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       app,
       store,
       createdAdminToken: admin.created && admin.file ? { token: admin.created, file: admin.file } : undefined,
+      notices,
       close: async () => {
         await app.close();
         await store.close();

@@ -31,7 +31,8 @@ export function webAppDir(): string {
  */
 export function webAppRoutes(app: FastifyInstance, root = webAppDir()): void {
   app.get('/*', { schema: { hide: true } as object }, async (request, reply) => {
-    const path = decodeURIComponent((request.params as { '*': string })['*'] ?? '');
+    // The router has decoded the path once already: decoding again would read `/%25` as a broken escape.
+    const path = (request.params as { '*': string })['*'] ?? '';
     if (path.startsWith('api/') || path.startsWith('git/')) {
       return reply.status(404).send(errorBody('not_found', `No route GET /${path}.`));
     }

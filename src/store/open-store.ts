@@ -8,6 +8,7 @@ import * as promotions from './migrations/0002-promotions.js';
 import * as state from './migrations/0003-state.js';
 import * as secrets from './migrations/0004-secrets.js';
 import * as runs from './migrations/0005-runs.js';
+import * as uniqueWorkspaceNames from './migrations/0006-unique-workspace-names.js';
 import type { Database } from './schema.js';
 
 /** Database drivers load only when a store opens (the CLI's other commands never need them). */
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-state': state,
   '0004-secrets': secrets,
   '0005-runs': runs,
+  '0006-unique-workspace-names': uniqueWorkspaceNames,
 };
 
 export interface StoreOptions {
@@ -50,6 +52,13 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     // opens a new one on the next query, and an unhandled 'error' event would stop the server.
     pool.on('error', (error) => {
       console.error(`sluice: the metadata database closed an idle connection: ${error.message}`);
+    });
+    // A connection in use when it is dropped emits 'error' on its client, where the pool listens
+    // only while it is idle: unheard, that event stops the server. The query running on it is
+    // rejected with the same error (the request answers 503, see store/database-errors.ts) and the
+    // pool discards the client when it is released, so the event itself needs nothing more.
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
     });
     connectionsClosed = trackConnections(pool);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -71,18 +71,26 @@ export async function insertLogLines(db: Kysely<Database>, rows: readonly RunLog
     .execute();
 }
 
-/** Log lines after `afterSeq`, in order, at most `limit`. */
+/** The largest value of an `integer` column on PostgreSQL. */
+const MAX_INTEGER = 2_147_483_647;
+
+/**
+ * Log lines after `afterSeq`, in order, at most `limit`. `afterSeq` may come from a client's
+ * `Last-Event-ID`: a fraction or a number beyond the column's range is an error on PostgreSQL
+ * (22P02, 22003) where SQLite compares it, so it is made a whole number in range first.
+ */
 export async function readLogLines(
   db: Kysely<Database>,
   runId: string,
   afterSeq: number,
   limit: number,
 ): Promise<RunLogLineRow[]> {
+  const after = Math.min(Math.max(Math.floor(afterSeq) || 0, -1), MAX_INTEGER);
   return db
     .selectFrom('run_log_lines')
     .selectAll()
     .where('run_id', '=', runId)
-    .where('seq', '>', afterSeq)
+    .where('seq', '>', after)
     .orderBy('seq')
     .limit(limit)
     .execute();

@@ -39,6 +39,11 @@ export interface WorkspaceTable {
   owned_keys: string | null;
   /** 1 or 0 when set; null: the default (on, except where the active environment is `dev`). */
   schedules_enabled: number | null;
+  /**
+   * `workspaceNameKey(name)` under a unique index: names are unique, compared NFKC and case folded.
+   * Set by the store on every insert and rename (null only before migration 0006 filled it).
+   */
+  normalized_name: string | null;
 }
 
 /** Old repository names of renamed workspaces: clones made before a rename keep working. */

@@ -1,8 +1,10 @@
 import type { Kysely, Selectable } from 'kysely';
 import { afterCursor } from './keyset-page.js';
 import type { Database, WorkspaceTable } from './schema.js';
+import { workspaceNameKey } from './workspace-name-key.js';
 
-export type WorkspaceRow = Selectable<WorkspaceTable>;
+/** A workspace's row; its `normalized_name` is the store's business, derived from `name`. */
+export type WorkspaceRow = Omit<Selectable<WorkspaceTable>, 'normalized_name'>;
 
 /** Which workspaces a caller may see: all, or the listed ids. */
 export type WorkspaceScope = '*' | readonly string[];
@@ -11,7 +13,22 @@ export async function insertWorkspace(
   db: Kysely<Database>,
   row: Omit<WorkspaceRow, 'version' | 'protected'>,
 ): Promise<void> {
-  await db.insertInto('workspaces').values(row).execute();
+  await db
+    .insertInto('workspaces')
+    .values({ ...row, normalized_name: workspaceNameKey(row.name) })
+    .execute();
+}
+
+/** The workspace whose name is the same as `name` once normalised (see workspaceNameKey), if any. */
+export async function findWorkspaceByName(
+  db: Kysely<Database>,
+  name: string,
+): Promise<WorkspaceRow | undefined> {
+  return db
+    .selectFrom('workspaces')
+    .selectAll()
+    .where('normalized_name', '=', workspaceNameKey(name))
+    .executeTakeFirst();
 }
 
 export async function findWorkspaceById(db: Kysely<Database>, id: string): Promise<WorkspaceRow | undefined> {
@@ -57,7 +74,7 @@ export async function listWorkspaces(
 export async function updateWorkspace(
   db: Kysely<Database>,
   id: string,
-  changes: Partial<Omit<WorkspaceRow, 'id' | 'created_at' | 'version'>>,
+  changes: Partial<Omit<WorkspaceRow, 'id' | 'name' | 'created_at' | 'version'>>,
 ): Promise<void> {
   await db
     .updateTable('workspaces')
@@ -79,7 +96,12 @@ export async function renameRepository(
     await tx.deleteFrom('repository_aliases').where('name', '=', newName).execute();
     await tx
       .updateTable('workspaces')
-      .set((eb) => ({ ...changes, repository_name: newName, version: eb('version', '+', 1) }))
+      .set((eb) => ({
+        ...changes,
+        normalized_name: workspaceNameKey(changes.name),
+        repository_name: newName,
+        version: eb('version', '+', 1),
+      }))
       .where('id', '=', id)
       .execute();
   });

@@ -12,6 +12,7 @@ import { activeRunCount } from '../store/runs.js';
 import {
   deleteWorkspace as deleteRow,
   findWorkspaceById,
+  findWorkspaceByName,
   findWorkspaceByRepositoryName,
   insertWorkspace,
   listWorkspaces as listRows,
@@ -81,6 +82,25 @@ export function toWorkspace(context: WorkspaceContext, row: WorkspaceRow): Works
   };
 }
 
+/** The 409 for a name another workspace has (compared as workspaceNameKey compares). */
+function nameTaken(name: string): SluiceError {
+  return new SluiceError(
+    'conflict',
+    `A workspace named '${name}' already exists (names are compared ignoring case and Unicode width forms). Choose another name.`,
+    { field: 'name' },
+  );
+}
+
+/**
+ * Refuses a name that another workspace already has, ignoring case and Unicode forms
+ * (`ＢＥＴＡ (PROD)` is `Beta (prod)`). The unique index on the normalised name is what holds
+ * under concurrency; this check only answers early, before any repository is built.
+ */
+async function assertNameAvailable(context: WorkspaceContext, name: string, self?: string): Promise<void> {
+  const holder = await findWorkspaceByName(context.store.db, name);
+  if (holder && holder.id !== self) throw nameTaken(name);
+}
+
 async function uniqueRepositoryName(context: WorkspaceContext, name: string): Promise<string> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const candidate = repositoryNameFor(name);
@@ -103,6 +123,7 @@ export async function createWorkspace(
   input: { name: unknown },
 ): Promise<Workspace> {
   const name = validateWorkspaceName(input.name);
+  await assertNameAvailable(context, name);
   const repositoryName = await uniqueRepositoryName(context, name);
   const finalPath = repositoryPath(context, repositoryName);
   const buildPath = `${finalPath}.creating-${process.pid}`;
@@ -140,8 +161,10 @@ export async function createWorkspace(
     await insertWorkspace(context.store.db, row);
   } catch (error) {
     await rm(finalPath, { recursive: true, force: true });
-    if (isUniqueViolation(error))
+    if (isUniqueViolation(error)) {
+      if (await findWorkspaceByName(context.store.db, name)) throw nameTaken(name);
       throw new SluiceError('conflict', 'That repository name was taken at the same moment; try again.');
+    }
     throw error;
   }
   return toWorkspace(context, { ...row, version: 1, protected: 0 });
@@ -208,6 +231,7 @@ export async function updateWorkspace(
   let current = await refreshWorkspaceState(context, row);
   // Checked before anything changes, so that a refused request changes nothing.
   const name = changes.name === undefined ? undefined : validateWorkspaceName(changes.name);
+  if (name !== undefined) await assertNameAvailable(context, name, current.id);
   if (changes.activeEnvironment !== undefined) {
     if (typeof changes.activeEnvironment !== 'string' || changes.activeEnvironment === '') {
       throw new SluiceError(
@@ -275,6 +299,7 @@ export async function updateWorkspace(
         });
       } catch (error) {
         await rename(to, from);
+        if (isUniqueViolation(error)) await assertNameAvailable(context, name, current.id);
         throw error;
       }
       current = { ...current, name, repository_name: newRepositoryName, updated_at: now };

@@ -29,6 +29,8 @@ export interface ServerProcessOptions {
 export interface ServerProcess {
   readonly url: string;
   readonly pid: number;
+  /** Everything the server has written to stderr so far. */
+  stderr(): string;
   /**
    * SIGKILL to the server's whole process group: the server and the git processes it started,
    * as when the machine or the container dies. Resolves once the server has exited.
@@ -58,10 +60,15 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const pid = child.pid;
   if (pid === undefined) throw new Error('sluice serve did not start');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer | string) => {
+    stderr += chunk.toString();
+  });
   await listening(child);
   return {
     url: `http://127.0.0.1:${port}`,
     pid,
+    stderr: () => stderr,
     crash: async () => {
       try {
         process.kill(-pid, 'SIGKILL');

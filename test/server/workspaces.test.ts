@@ -155,8 +155,9 @@ describe.each(kinds)('workspaces over the API and Git (%s)', (kind) => {
     },
   );
 
-  it('gives each workspace its own repository name, even for the same name', async () => {
-    const [a, b] = [await create('Twin'), await create('Twin')];
+  it('gives each workspace its own repository name, even for names that make the same one', async () => {
+    // Names are unique (test/security/robust-names.test.ts), but `Twin` and `Twin!` both make `Twin-`.
+    const [a, b] = [await create('Twin'), await create('Twin!')];
     expect(a.repositoryName).not.toBe(b.repositoryName);
     expect(a.id).not.toBe(b.id);
   });

@@ -27,6 +27,7 @@ export async function serve(io: CliIo, flags: ServeFlags): Promise<void> {
     secretKey: io.env.SLUICE_SECRET_KEY || undefined,
     sandbox: sandboxSettingsFromEnv(io.env),
   });
+  for (const notice of server.notices) io.stderr(`${notice}\n`);
   io.stdout(
     `Sluice is listening on ${server.url} (metadata: ${server.store.kind}); repository URLs start with ${server.publicUrl}/git/\n`,
   );
