@@ -42,6 +42,7 @@ const STATUS: Record<SluiceErrorCode, number> = {
   secret_not_found: 404,
   // The operator's configuration, not the caller's request: the server cannot serve the secret.
   secret_key_invalid: 500,
+  admin_token_invalid: 500,
   secret_key_mismatch: 500,
   secret_unreadable: 500,
 };
@@ -56,6 +57,11 @@ export interface ErrorBody {
 
 export function errorBody(code: string, message: string, details: Record<string, unknown> = {}): ErrorBody {
   return { error: { code, message, details } };
+}
+
+/** The HTTP status of a user-caused error, from the one table. */
+export function httpStatusOf(error: SluiceError): number {
+  return STATUS[error.code] ?? 400;
 }
 
 /** Maps any error to `{error: {code, message, details}}`: 4xx for the caller's mistakes, 500 only for ours. */

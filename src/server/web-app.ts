@@ -30,7 +30,8 @@ export function webAppDir(): string {
  * own routes survive a reload.
  */
 export function webAppRoutes(app: FastifyInstance, root = webAppDir()): void {
-  app.get('/*', { schema: { hide: true } as object }, async (request, reply) => {
+  const open = { schema: { hide: true } as object, config: { access: 'public' as const } };
+  app.get('/*', open, async (request, reply) => {
     const path = decodeURIComponent((request.params as { '*': string })['*'] ?? '');
     if (path.startsWith('api/') || path.startsWith('git/')) {
       return reply.status(404).send(errorBody('not_found', `No route GET /${path}.`));

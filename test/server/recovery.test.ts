@@ -17,7 +17,7 @@ describe('starting on a data folder a killed server left behind', () => {
       host: '127.0.0.1',
       port: 0,
       dataDir,
-      adminToken: 'admin-token-for-test',
+      adminToken: 'admin-token-for-the-recovery-test',
     });
     const created = await fetch(`${first.url}/api/v1/workspaces`, {
       method: 'POST',
@@ -39,7 +39,7 @@ describe('starting on a data folder a killed server left behind', () => {
       host: '127.0.0.1',
       port: 0,
       dataDir,
-      adminToken: 'admin-token-for-test',
+      adminToken: 'admin-token-for-the-recovery-test',
     });
     try {
       expect(existsSync(join(repos, `${ws.repositoryName}.git`))).toBe(true);
@@ -65,7 +65,7 @@ describe('a ref lock left by a server killed while git moved main', () => {
       host: '127.0.0.1',
       port: 0,
       dataDir,
-      adminToken: 'admin-token-for-test',
+      adminToken: 'admin-token-for-the-recovery-test',
     });
     const ws = (await (
       await fetch(`${first.url}/api/v1/workspaces`, {
@@ -84,7 +84,7 @@ describe('a ref lock left by a server killed while git moved main', () => {
       host: '127.0.0.1',
       port: 0,
       dataDir,
-      adminToken: 'admin-token-for-test',
+      adminToken: 'admin-token-for-the-recovery-test',
     });
     await second.close();
     expect(existsSync(lock)).toBe(false);
