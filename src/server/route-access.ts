@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySchema, RouteOptions } from 'fastify';
 import { SluiceError } from '../errors.js';
 import type { WorkspaceRow } from '../store/workspaces.js';
 import { canSee, canWrite, type Principal } from '../tokens/principal.js';
@@ -89,8 +89,16 @@ function checkDeclaration(route: RouteOptions): void {
 export function installRouteAccess(app: FastifyInstance, context: WorkspaceContext): void {
   app.addHook('onRoute', (route) => {
     checkDeclaration(route);
-    // The OpenAPI document says what the declaration says: public routes need no token.
-    if (route.config?.access === 'public' && route.schema) route.schema = { ...route.schema, security: [] };
+    // The OpenAPI document says what the declaration says: who may call, and public needs no token.
+    const { access, workspace } = route.config ?? {};
+    if (route.schema && typeof access === 'string') {
+      // OpenAPI's `x-` extensions: @fastify/swagger copies them to the operation; Fastify's types know none.
+      const documented: Record<string, unknown> = { ...route.schema, 'x-sluice-access': access };
+      if (workspace !== undefined)
+        documented['x-sluice-workspace'] = typeof workspace === 'string' ? workspace : workspace.param;
+      if (access === 'public') documented.security = [];
+      route.schema = documented as FastifySchema;
+    }
   });
 
   app.addHook('onRequest', async (request) => {

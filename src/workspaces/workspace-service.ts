@@ -299,8 +299,8 @@ export async function updateWorkspace(
   const columns = await plannedColumns(context, current, changes);
   const now = new Date().toISOString();
   if (name === undefined || name === current.name) {
-    if (Object.keys(columns).length > 0)
-      await updateRow(context.store.db, current.id, { ...columns, updated_at: now });
+    if (Object.keys(columns).length === 0) return toWorkspace(context, current);
+    await updateRow(context.store.db, current.id, { ...columns, updated_at: now });
     return toWorkspace(context, { ...current, ...columns, updated_at: now });
   }
   // A rename moves the repository first, and back if the row cannot follow.

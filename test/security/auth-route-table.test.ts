@@ -33,6 +33,8 @@ interface Operation {
   /** As the OpenAPI document writes it: `/api/v1/workspaces/{id}`. */
   readonly template: string;
   readonly public: boolean;
+  /** The route's declaration, as the document shows it (`x-sluice-access`). */
+  readonly access: unknown;
 }
 
 /**
@@ -177,12 +179,13 @@ describe.each(kinds)('every route of the OpenAPI document, called by the wrong t
     const doc = await admin('GET', '/openapi.json');
     expect(doc.status).toBe(200);
     operations = Object.entries(
-      doc.body.paths as Record<string, Record<string, { security?: unknown[] }>>,
+      doc.body.paths as Record<string, Record<string, { security?: unknown[]; 'x-sluice-access'?: unknown }>>,
     ).flatMap(([template, item]) =>
       Object.entries(item).map(([method, operation]) => ({
         method: method.toUpperCase(),
         template,
         public: Array.isArray(operation.security) && operation.security.length === 0,
+        access: operation['x-sluice-access'],
       })),
     );
   });
@@ -201,6 +204,13 @@ describe.each(kinds)('every route of the OpenAPI document, called by the wrong t
     expect(operations.filter((o) => o.public).map((o) => `${o.method} ${o.template}`)).toEqual([
       'GET /api/v1/health',
     ]);
+    // The document shows each declaration, and a mutating route never declares less than write.
+    for (const operation of operations) {
+      const where = `${operation.method} ${operation.template}`;
+      expect(['public', 'read', 'write', 'admin'], where).toContain(operation.access);
+      expect(operation.access === 'public', where).toBe(operation.public);
+      if (operation.method !== 'GET') expect(['write', 'admin'], where).toContain(operation.access);
+    }
   });
 
   it('answers 401 to every non-public route called without a token, or with one the server never issued', async () => {
