@@ -20,7 +20,7 @@ const FILES_PER_COMMIT = 8;
 const CHANGED_FILES = 50;
 const ROUNDS = Number(process.env.BENCH_RUNS ?? 5);
 const WARMUP = 1;
-const ADMIN_TOKEN = 'bench-admin-token';
+const ADMIN_TOKEN = 'bench-admin-token-for-the-promotion-benchmark';
 const IDENTITY = gitIdentityEnv('Bench', 'bench@example.com');
 
 const work = mkdtempSync(join(tmpdir(), 'sluice-bench-promote-'));

@@ -42,6 +42,7 @@ export type SluiceErrorCode =
   | 'server_unreachable'
   | 'secret_not_found'
   | 'secret_key_invalid'
+  | 'admin_token_invalid'
   | 'secret_key_mismatch'
   | 'secret_unreadable'
   | 'sandbox_unavailable'

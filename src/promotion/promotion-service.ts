@@ -314,10 +314,10 @@ export async function reconcilePromotions(context: WorkspaceContext): Promise<vo
   }
 }
 
-/** The workspace a promotion went into, for routes that name only the promotion. */
-export async function promotionTargetId(context: WorkspaceContext, promotionId: string): Promise<string> {
-  const promotion = await findPromotion(context.store.db, promotionId);
-  if (!promotion)
-    throw new SluiceError('not_found', `No promotion '${promotionId}'.`, { promotion: promotionId });
-  return promotion.target_workspace_id;
+/** The id of the workspace a promotion went into, for routes that name only the promotion. */
+export async function promotionTargetId(
+  context: WorkspaceContext,
+  promotionId: string,
+): Promise<string | undefined> {
+  return (await findPromotion(context.store.db, promotionId))?.target_workspace_id;
 }

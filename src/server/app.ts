@@ -6,11 +6,10 @@ import { Scheduler } from '../schedules/scheduler.js';
 import type { SecretKey } from '../secrets/secret-key.js';
 import { type SecretContext, secretEnvFor, secretValues } from '../secrets/secret-service.js';
 import type { Store } from '../store/open-store.js';
-import type { Principal } from '../tokens/principal.js';
-import { requirePrincipal } from './auth.js';
 import { hideServerPaths } from './hide-server-paths.js';
 import { errorBody, handleError } from './http-errors.js';
 import { installRequestGuards, requestValidatorCompiler } from './request-validation.js';
+import { installRouteAccess } from './route-access.js';
 import { gitRoutes } from './routes/git.js';
 import { promotionRoutes } from './routes/promotions.js';
 import { runRoutes } from './routes/runs.js';
@@ -65,17 +64,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof publicUrl === 'function' ? publicUrl() : publicUrl;
     },
   };
-  // Authentication runs before validation, so a caller without a valid token learns nothing else.
-  const principals = new WeakMap<FastifyRequest, Principal>();
-  app.addHook('onRequest', async (request) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (!path.startsWith('/api/') || path === '/api/v1/health') return;
-    principals.set(request, await requirePrincipal(options.store, request));
-  });
-  const principalOf = async (request: FastifyRequest): Promise<Principal> => {
-    const principal = principals.get(request);
-    return principal ?? requirePrincipal(options.store, request);
-  };
+  // Before any route: each route declares who may call it, and one hook enforces that.
+  installRouteAccess(app, context);
 
   await app.register(swagger, {
     openapi: {
@@ -85,20 +75,29 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) => {
+  const noRoute = (request: FastifyRequest, reply: FastifyReply) =>
     reply
       .status(404)
       .send(errorBody('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
-  });
+  app.setNotFoundHandler(noRoute);
 
-  app.get('/api/v1/health', { schema: { summary: 'Liveness', security: [] } }, async () => ({
+  app.get('/api/v1/health', { schema: { summary: 'Liveness' }, config: { access: 'public' } }, async () => ({
     status: 'ok',
   }));
-  app.get('/api/v1/openapi.json', { schema: { hide: true } as object }, async () => app.swagger());
-  workspaceRoutes(app, context, principalOf);
-  tokenRoutes(app, options.store, principalOf);
-  promotionRoutes(app, context, principalOf);
-  secretRoutes(app, context, principalOf);
+  // Behind a token, like the rest of the API: it tells how to call the API, not what it holds,
+  // but nobody without a token needs it.
+  app.get(
+    '/api/v1/openapi.json',
+    { schema: { hide: true } as object, config: { access: 'read' } },
+    async () => app.swagger(),
+  );
+  // Any other path under /api/ (a misspelt route, a trailing slash) asks for a token first, so
+  // that callers without one cannot tell which routes exist.
+  app.all('/api/*', { schema: { hide: true } as object, config: { access: 'read' } }, noRoute);
+  workspaceRoutes(app, context);
+  tokenRoutes(app, options.store);
+  promotionRoutes(app, context);
+  secretRoutes(app, context);
   // Runs that a stopped server left running are settled before any request is served.
   const runs = new RunService(context, {
     dataDir: options.dataDir,
@@ -114,7 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   scheduler.start();
   // Tests drive the scheduler's clock through this.
   app.decorate('scheduler', scheduler);
-  const runStreams = runRoutes(app, context, runs, principalOf);
+  const runStreams = runRoutes(app, context, runs);
   // Before connections are drained: open log streams would keep the server from closing, and
   // running plugins must be stopped while the database is still open.
   app.addHook('preClose', async () => {
@@ -122,8 +121,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await scheduler.stop();
     await runs.close();
   });
-  stateRoutes(app, context, principalOf);
-  gitRoutes(app, options.store, context);
+  stateRoutes(app, context);
+  gitRoutes(app, context);
   webAppRoutes(app);
   return app;
 }

@@ -43,6 +43,7 @@ const STATUS: Record<SluiceErrorCode, number> = {
   secret_not_found: 404,
   // The operator's configuration, not the caller's request: the server cannot serve the secret.
   secret_key_invalid: 500,
+  admin_token_invalid: 500,
   secret_key_mismatch: 500,
   secret_unreadable: 500,
   // The server cannot run plugins (bubblewrap missing): not the caller's fault, and it may come back.
@@ -63,8 +64,13 @@ export function errorBody(code: string, message: string, details: Record<string,
   return { error: { code, message, details } };
 }
 
+/** The HTTP status of a user-caused error, from the one table. */
+export function httpStatusOf(error: SluiceError): number {
+  return STATUS[error.code] ?? 400;
+}
+
 function sendSluiceError(error: SluiceError, reply: FastifyReply): void {
-  const status = STATUS[error.code] ?? 400;
+  const status = httpStatusOf(error);
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="Sluice", Basic realm="Sluice"');
   const retryAfter = error.details.retryAfterSeconds;
   if (status === 503 && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));

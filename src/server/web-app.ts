@@ -30,7 +30,8 @@ export function webAppDir(): string {
  * own routes survive a reload.
  */
 export function webAppRoutes(app: FastifyInstance, root = webAppDir()): void {
-  app.get('/*', { schema: { hide: true } as object }, async (request, reply) => {
+  const open = { schema: { hide: true } as object, config: { access: 'public' as const } };
+  app.get('/*', open, async (request, reply) => {
     // The router has decoded the path once already: decoding again would read `/%25` as a broken escape.
     const path = (request.params as { '*': string })['*'] ?? '';
     if (path.startsWith('api/') || path.startsWith('git/')) {

@@ -1,26 +1,39 @@
-import { SluiceError } from '../errors.js';
 import type { WorkspaceRow } from '../store/workspaces.js';
-import { canSee, canWrite, type Principal } from '../tokens/principal.js';
+import { canSee, type Principal } from '../tokens/principal.js';
 import type { WorkspaceContext } from '../workspaces/context.js';
 import { findWorkspace, workspaceNotFound } from '../workspaces/workspace-service.js';
 
+/** Longer than any workspace id or repository name. */
+const MAX_REF_LENGTH = 250;
+
 /**
- * The workspace a request names (id or repository name), if the caller may see it. A workspace
- * outside the token's scope answers 404, exactly like one that does not exist, so that tokens
- * cannot probe for names.
+ * Whether a value from a URL can name anything the server stores. The access hook looks things up
+ * before the request is validated, so a value no id can have (too long, or with control characters
+ * such as NUL, which PostgreSQL refuses) is answered "not found" without a query.
+ */
+export function isPlausibleRef(value: string): boolean {
+  return value !== '' && value.length <= MAX_REF_LENGTH && !/\p{Cc}/u.test(value);
+}
+
+/** The workspace a reference from a request names (id or repository name), or undefined. */
+export async function findWorkspaceRef(
+  context: WorkspaceContext,
+  ref: string,
+): Promise<WorkspaceRow | undefined> {
+  return isPlausibleRef(ref) ? findWorkspace(context, ref) : undefined;
+}
+
+/**
+ * A second workspace a request names in its body (a promotion's source), if the caller may see it.
+ * A workspace outside the token's scope answers 404, exactly like one that does not exist, so that
+ * tokens cannot probe for names. The workspace in the path is checked by the route's declaration.
  */
 export async function visibleWorkspace(
   context: WorkspaceContext,
   principal: Principal,
   ref: string,
 ): Promise<WorkspaceRow> {
-  const row = await findWorkspace(context, ref);
+  const row = await findWorkspaceRef(context, ref);
   if (!row || !canSee(principal, row.id)) throw workspaceNotFound(ref);
   return row;
-}
-
-/** Fails with 403 when the caller may see the workspace but not change it. */
-export function requireWrite(principal: Principal, row: WorkspaceRow): void {
-  if (!canWrite(principal, row.id))
-    throw new SluiceError('forbidden', `This token can read workspace '${row.name}' but not change it.`);
 }

@@ -21,6 +21,21 @@ export async function findActiveTokenByHash(
     .executeTakeFirst();
 }
 
+/** The token with this hash, revoked or not. */
+export async function findTokenByHash(db: Kysely<Database>, hash: string): Promise<TokenRow | undefined> {
+  return db.selectFrom('tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+}
+
+/** Makes a revoked admin token valid again. */
+export async function restoreAdminToken(db: Kysely<Database>, id: string): Promise<void> {
+  await db
+    .updateTable('tokens')
+    .set({ revoked_at: null })
+    .where('id', '=', id)
+    .where('admin', '=', 1)
+    .execute();
+}
+
 export async function findTokenById(db: Kysely<Database>, id: string): Promise<TokenRow | undefined> {
   return db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
 }
@@ -45,6 +60,22 @@ export async function revokeToken(db: Kysely<Database>, id: string, at: string):
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/** Revokes every active admin token whose hash is not `keepHash`; answers how many. */
+export async function revokeAdminTokensExcept(
+  db: Kysely<Database>,
+  keepHash: string,
+  at: string,
+): Promise<number> {
+  const result = await db
+    .updateTable('tokens')
+    .set({ revoked_at: at })
+    .where('admin', '=', 1)
+    .where('token_hash', '!=', keepHash)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 export async function countTokens(db: Kysely<Database>): Promise<number> {

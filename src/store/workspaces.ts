@@ -83,13 +83,15 @@ export async function updateWorkspace(
     .execute();
 }
 
-/** Renames a workspace's repository, keeping the old name as an alias, in one transaction. */
+/** Renames a workspace's repository, keeping the old name as an alias, with other `changes`, in one transaction. */
 export async function renameRepository(
   db: Kysely<Database>,
   id: string,
   oldName: string,
   newName: string,
-  changes: { name: string; updated_at: string },
+  changes: Partial<Omit<WorkspaceRow, 'id' | 'created_at' | 'version' | 'repository_name'>> & {
+    readonly name: string;
+  },
 ): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await tx.insertInto('repository_aliases').values({ name: oldName, workspace_id: id }).execute();

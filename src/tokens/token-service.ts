@@ -1,22 +1,32 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors.js';
 import { newId } from '../store/ids.js';
 import { decodeCursor, encodeCursor } from '../store/keyset-page.js';
-import type { Store } from '../store/open-store.js';
+import { isUniqueViolation, type Store } from '../store/open-store.js';
 import {
   countTokens,
   findActiveTokenByHash,
+  findTokenByHash,
   findTokenById,
   insertToken,
   listTokens as listRows,
+  restoreAdminToken,
+  revokeAdminTokensExcept,
   revokeToken as revokeRow,
   type TokenRow,
 } from '../store/tokens.js';
 import { findWorkspaceById } from '../store/workspaces.js';
 import type { Page } from '../workspaces/workspace-service.js';
 import type { Principal } from './principal.js';
+
+/**
+ * The shortest token the server accepts. Tokens it makes are far longer (`sluice_` and 43 random
+ * characters); this bounds the one an operator chooses (SLUICE_ADMIN_TOKEN) to something that
+ * cannot be guessed, and a shorter one is refused, even if an older server stored it.
+ */
+export const MIN_TOKEN_LENGTH = 32;
 
 /** Tokens are 256-bit random secrets; a plain SHA-256 is enough to store them (no dictionary to attack). */
 export function hashToken(secret: string): string {
@@ -39,7 +49,7 @@ function toPrincipal(row: TokenRow): Principal {
 
 /** The principal a token stands for, or null when the token is unknown or revoked. */
 export async function authenticate(store: Store, secret: string): Promise<Principal | null> {
-  if (secret === '') return null;
+  if (secret.length < MIN_TOKEN_LENGTH) return null;
   const row = await findActiveTokenByHash(store.db, hashToken(secret));
   return row ? toPrincipal(row) : null;
 }
@@ -65,17 +75,14 @@ function toView(row: TokenRow): TokenView {
   };
 }
 
-function requireAdmin(principal: Principal): void {
-  if (!principal.admin) throw new SluiceError('forbidden', 'Only an admin token can manage tokens.');
-}
-
-/** Creates a token; the answer is the only time its secret is shown. Admins only. */
+/**
+ * Creates a token; the answer is the only time its secret is shown. Tokens made here are never
+ * admin tokens: the only admin tokens are the server's own (see ensureAdminToken).
+ */
 export async function createToken(
   store: Store,
-  principal: Principal,
   input: { name: unknown; workspaces: unknown; access: unknown },
 ): Promise<TokenView & { token: string }> {
-  requireAdmin(principal);
   const name = typeof input.name === 'string' ? input.name.trim() : '';
   if (name === '' || name.length > 100)
     throw new SluiceError('validation_failed', 'A token needs a name of 1 to 100 characters.', {
@@ -119,10 +126,8 @@ export async function createToken(
 
 export async function listTokens(
   store: Store,
-  principal: Principal,
   options: { limit: number; cursor?: string },
 ): Promise<Page<TokenView>> {
-  requireAdmin(principal);
   const rows = await listRows(store.db, { limit: options.limit + 1, after: decodeCursor(options.cursor) });
   const page = rows.slice(0, options.limit);
   const last = page[page.length - 1];
@@ -132,25 +137,49 @@ export async function listTokens(
   };
 }
 
-export async function revokeToken(store: Store, principal: Principal, id: string): Promise<void> {
-  requireAdmin(principal);
+/** Revokes a token; `by` is the caller, who may not revoke the token it calls with. */
+export async function revokeToken(store: Store, by: Principal, id: string): Promise<void> {
   const row = await findTokenById(store.db, id);
   if (!row || row.revoked_at !== null)
     throw new SluiceError('token_not_found', `No active token '${id}'.`, { token: id });
-  if (row.id === principal.tokenId)
+  if (row.id === by.tokenId)
     throw new SluiceError('conflict', 'A token cannot revoke itself; use another admin token.');
   await revokeRow(store.db, id, new Date().toISOString());
 }
 
 /**
- * Makes sure an admin token exists. With `fixedToken` (SLUICE_ADMIN_TOKEN) that token is the admin;
- * otherwise, on the first start with an empty database, a new one is made, written to
- * `<data-dir>/admin-token` (mode 0600) and answered so the caller prints it once.
+ * Checks the admin token an operator sets (SLUICE_ADMIN_TOKEN) before the server starts with it:
+ * long enough not to be guessed, and made of the characters an `Authorization` header carries.
+ * The message never quotes the token.
+ */
+export function checkAdminToken(token: string): void {
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw new SluiceError(
+      'admin_token_invalid',
+      `SLUICE_ADMIN_TOKEN is ${token.length} character${token.length === 1 ? '' : 's'} long; it needs at least ${MIN_TOKEN_LENGTH}. Generate one with \`openssl rand -hex 32\`.`,
+      { minLength: MIN_TOKEN_LENGTH },
+    );
+  }
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new SluiceError(
+      'admin_token_invalid',
+      'SLUICE_ADMIN_TOKEN may only hold printable ASCII characters without spaces (it is sent in an HTTP header). Generate one with `openssl rand -hex 32`.',
+    );
+  }
+}
+
+/**
+ * Makes sure an admin token exists. With `fixedToken` (SLUICE_ADMIN_TOKEN) that token is the admin,
+ * and every other admin token is revoked: changing the variable and restarting rotates the admin
+ * token (the file a first start wrote goes too). Revoking by hash, not by row, keeps the token when
+ * several servers start at once with the same one. Without it, on the first start with an empty
+ * database, a new one is made, written to `<data-dir>/admin-token` (mode 0600) and answered so the
+ * caller prints it once.
  */
 export async function ensureAdminToken(
   store: Store,
   options: { dataDir: string; fixedToken?: string },
-): Promise<{ created?: string; file?: string }> {
+): Promise<{ created?: string; file?: string; revoked?: number }> {
   const admin = (secret: string, name: string): TokenRow => ({
     id: newId('tok'),
     name,
@@ -161,18 +190,39 @@ export async function ensureAdminToken(
     created_at: new Date().toISOString(),
     revoked_at: null,
   });
-  if (options.fixedToken) {
-    if (!(await findActiveTokenByHash(store.db, hashToken(options.fixedToken)))) {
-      await insertToken(store.db, admin(options.fixedToken, 'admin (SLUICE_ADMIN_TOKEN)'));
+  const file = join(options.dataDir, 'admin-token');
+  if (options.fixedToken !== undefined) {
+    checkAdminToken(options.fixedToken);
+    const hash = hashToken(options.fixedToken);
+    const known = await findTokenByHash(store.db, hash);
+    if (known && known.admin !== 1) {
+      throw new SluiceError(
+        'admin_token_invalid',
+        'SLUICE_ADMIN_TOKEN is a token the API gave out; choose a new one (`openssl rand -hex 32`).',
+      );
     }
-    return {};
+    // An admin token used before and since rotated away is the admin again: the variable decides.
+    if (known) await restoreAdminToken(store.db, known.id);
+    else await insertAdminToken(store, admin(options.fixedToken, 'admin (SLUICE_ADMIN_TOKEN)'));
+    const revoked = await revokeAdminTokensExcept(store.db, hash, new Date().toISOString());
+    // The file a first start wrote now holds a revoked token, unless the operator chose that one.
+    if (readAdminTokenFile(options.dataDir) !== options.fixedToken) rmSync(file, { force: true });
+    return { revoked };
   }
   if ((await countTokens(store.db)) > 0) return {};
   const secret = newSecret();
   await insertToken(store.db, admin(secret, 'admin'));
-  const file = join(options.dataDir, 'admin-token');
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return { created: secret, file };
+}
+
+/** Inserts an admin token, unless a server starting at the same moment inserted the same one. */
+async function insertAdminToken(store: Store, row: TokenRow): Promise<void> {
+  try {
+    await insertToken(store.db, row);
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+  }
 }
 
 /** Reads the admin token a server wrote, for local CLI use. */

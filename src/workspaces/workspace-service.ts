@@ -212,107 +212,164 @@ export async function getWorkspace(context: WorkspaceContext, row: WorkspaceRow)
   return toWorkspace(context, await refreshWorkspaceState(context, row));
 }
 
+/** Who asks for a change: the rules below tell admins apart. A token's principal is one. */
+export interface WorkspaceActor {
+  readonly admin: boolean;
+}
+
+/** What a PATCH may change; every field is checked before any is saved. */
+export interface WorkspaceChanges {
+  readonly name?: unknown;
+  readonly activeEnvironment?: unknown;
+  readonly protected?: unknown;
+  readonly ownedKeys?: unknown;
+  readonly schedulesEnabled?: unknown;
+}
+
+type ColumnChanges = {
+  -readonly [K in 'active_environment' | 'protected' | 'schedules_enabled' | 'owned_keys']?: WorkspaceRow[K];
+};
+
+function invalid(field: string, message: string): SluiceError {
+  return new SluiceError('validation_failed', message, { field });
+}
+
 /**
- * Renames a workspace and/or sets its active environment. The environment must be one that the
- * project on `main` defines (or, while `main` does not load, the last commit that did).
+ * The admin-only changes. Protection is an admin's decision; a protected workspace (prod, most
+ * often) changes only through promotions, so what makes it what it is — its name and repository
+ * URL, its protection, which environment it runs (a write token could otherwise point prod's runs
+ * at another environment's configuration), which keys promotions leave alone — stays with admins
+ * too. Its schedules switch stays with its writers, like its runs, state and secrets.
  */
-export async function updateWorkspace(
+function requireAdminFor(actor: WorkspaceActor, row: WorkspaceRow, changes: WorkspaceChanges): void {
+  if (actor.admin) return;
+  if (changes.protected !== undefined)
+    throw new SluiceError('forbidden', 'Only an admin token can protect or unprotect a workspace.', {
+      field: 'protected',
+    });
+  if (row.protected !== 1) return;
+  const guarded = (['name', 'activeEnvironment', 'ownedKeys'] as const).filter(
+    (f) => changes[f] !== undefined,
+  );
+  if (guarded.length > 0)
+    throw new SluiceError(
+      'forbidden',
+      `Workspace '${row.name}' is protected: only an admin token can change its ${guarded.join(', ')}.`,
+      { fields: guarded },
+    );
+}
+
+/** Checks every field of a PATCH and answers the columns to write; throws at the first bad one. */
+async function plannedColumns(
   context: WorkspaceContext,
-  row: WorkspaceRow,
-  changes: {
-    name?: unknown;
-    activeEnvironment?: unknown;
-    protected?: unknown;
-    ownedKeys?: unknown;
-    schedulesEnabled?: unknown;
-  },
-): Promise<Workspace> {
-  const now = new Date().toISOString();
-  let current = await refreshWorkspaceState(context, row);
-  // Checked before anything changes, so that a refused request changes nothing.
-  const name = changes.name === undefined ? undefined : validateWorkspaceName(changes.name);
-  if (name !== undefined) await assertNameAvailable(context, name, current.id);
+  current: WorkspaceRow,
+  changes: WorkspaceChanges,
+): Promise<ColumnChanges> {
+  const columns: ColumnChanges = {};
   if (changes.activeEnvironment !== undefined) {
     if (typeof changes.activeEnvironment !== 'string' || changes.activeEnvironment === '') {
-      throw new SluiceError(
-        'validation_failed',
+      throw invalid(
+        'activeEnvironment',
         'activeEnvironment must be the name of an environment, such as "staging".',
-        { field: 'activeEnvironment' },
       );
     }
     const { project } = await projectAtCommit(context, current);
-    const environment = findEnvironment(
+    columns.active_environment = findEnvironment(
       project,
       changes.activeEnvironment,
       `the workspace's meltano.yml at ${current.last_good_commit?.slice(0, 7)}`,
-    );
-    await updateRow(context.store.db, current.id, { active_environment: environment.name, updated_at: now });
-    current = { ...current, active_environment: environment.name, updated_at: now };
+    ).name;
   }
   if (changes.protected !== undefined) {
-    if (typeof changes.protected !== 'boolean') {
-      throw new SluiceError('validation_failed', 'protected must be true or false.', { field: 'protected' });
-    }
-    const flag = changes.protected ? 1 : 0;
-    await updateRow(context.store.db, current.id, { protected: flag, updated_at: now });
-    current = { ...current, protected: flag, updated_at: now };
+    if (typeof changes.protected !== 'boolean')
+      throw invalid('protected', 'protected must be true or false.');
+    columns.protected = changes.protected ? 1 : 0;
   }
   if (changes.schedulesEnabled !== undefined) {
-    if (typeof changes.schedulesEnabled !== 'boolean' && changes.schedulesEnabled !== null) {
-      throw new SluiceError(
-        'validation_failed',
-        'schedulesEnabled must be true, false or null (the default).',
-        {
-          field: 'schedulesEnabled',
-        },
-      );
-    }
-    const flag = changes.schedulesEnabled === null ? null : changes.schedulesEnabled ? 1 : 0;
-    await updateRow(context.store.db, current.id, { schedules_enabled: flag, updated_at: now });
-    current = { ...current, schedules_enabled: flag, updated_at: now };
+    const flag = changes.schedulesEnabled;
+    if (typeof flag !== 'boolean' && flag !== null)
+      throw invalid('schedulesEnabled', 'schedulesEnabled must be true, false or null (the default).');
+    columns.schedules_enabled = flag === null ? null : flag ? 1 : 0;
   }
   if (changes.ownedKeys !== undefined) {
     const keys = changes.ownedKeys;
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' && /^[A-Za-z_][\w.-]*$/.test(k))) {
-      throw new SluiceError(
-        'validation_failed',
+      throw invalid(
+        'ownedKeys',
         'ownedKeys must be a list of top-level meltano.yml keys, such as ["project_id", "default_environment"].',
-        {
-          field: 'ownedKeys',
-        },
       );
     }
-    const owned = JSON.stringify([...new Set(keys as string[])]);
-    await updateRow(context.store.db, current.id, { owned_keys: owned, updated_at: now });
-    current = { ...current, owned_keys: owned, updated_at: now };
+    columns.owned_keys = JSON.stringify([...new Set(keys as string[])]);
   }
-  if (name !== undefined) {
-    if (name !== current.name) {
-      const newRepositoryName = await uniqueRepositoryName(context, name);
-      const from = repositoryPath(context, current.repository_name);
-      const to = repositoryPath(context, newRepositoryName);
-      await rename(from, to);
-      try {
-        await renameRepository(context.store.db, current.id, current.repository_name, newRepositoryName, {
-          name,
-          updated_at: now,
-        });
-      } catch (error) {
-        await rename(to, from);
-        if (isUniqueViolation(error)) await assertNameAvailable(context, name, current.id);
-        throw error;
-      }
-      current = { ...current, name, repository_name: newRepositoryName, updated_at: now };
-    }
-  }
-  return toWorkspace(context, current);
+  return columns;
 }
 
 /**
- * Deletes a workspace and its repository. The repository is first moved aside, so that if the row
+ * Renames a workspace, sets its active environment (one that the project on `main` defines, or,
+ * while `main` does not load, the last commit that did), its protection, schedules switch and
+ * owned keys. All or nothing: every field is checked first, then all are saved in one statement
+ * (one transaction with a rename), so a refused request saves none of them.
+ */
+export async function updateWorkspace(
+  context: WorkspaceContext,
+  actor: WorkspaceActor,
+  row: WorkspaceRow,
+  changes: WorkspaceChanges,
+): Promise<Workspace> {
+  requireAdminFor(actor, row, changes);
+  const current = await refreshWorkspaceState(context, row);
+  const name = changes.name === undefined ? undefined : validateWorkspaceName(changes.name);
+  if (name !== undefined) await assertNameAvailable(context, name, current.id);
+  const columns = await plannedColumns(context, current, changes);
+  const now = new Date().toISOString();
+  if (name === undefined || name === current.name) {
+    if (Object.keys(columns).length === 0) return toWorkspace(context, current);
+    await updateRow(context.store.db, current.id, { ...columns, updated_at: now });
+    return toWorkspace(context, { ...current, ...columns, updated_at: now });
+  }
+  // A rename moves the repository first, and back if the row cannot follow.
+  const newRepositoryName = await uniqueRepositoryName(context, name);
+  const from = repositoryPath(context, current.repository_name);
+  const to = repositoryPath(context, newRepositoryName);
+  await rename(from, to);
+  try {
+    await renameRepository(context.store.db, current.id, current.repository_name, newRepositoryName, {
+      ...columns,
+      name,
+      updated_at: now,
+    });
+  } catch (error) {
+    await rename(to, from);
+    if (isUniqueViolation(error)) {
+      // Another workspace took the name meanwhile (the index on normalised names), or the repository name.
+      await assertNameAvailable(context, name, current.id);
+      throw new SluiceError('conflict', 'That repository name was taken at the same moment; try again.');
+    }
+    throw error;
+  }
+  return toWorkspace(context, {
+    ...current,
+    ...columns,
+    name,
+    repository_name: newRepositoryName,
+    updated_at: now,
+  });
+}
+
+/**
+ * Deletes a workspace and its repository; a protected one only for an admin. The repository is first moved aside, so that if the row
  * cannot be deleted it is put back and nothing is lost.
  */
-export async function deleteWorkspace(context: WorkspaceContext, row: WorkspaceRow): Promise<void> {
+export async function deleteWorkspace(
+  context: WorkspaceContext,
+  actor: WorkspaceActor,
+  row: WorkspaceRow,
+): Promise<void> {
+  if (row.protected === 1 && !actor.admin)
+    throw new SluiceError(
+      'forbidden',
+      `Workspace '${row.name}' is protected: only an admin token can delete it (or unprotect it first).`,
+    );
   const active = await activeRunCount(context.store.db, row.id);
   if (active > 0) {
     throw new SluiceError(

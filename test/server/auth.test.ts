@@ -236,7 +236,7 @@ describe.each(kinds)('who may do what, over the API and Git (%s)', (kind) => {
         expect(answer.status, `${method} ${path}`).toBe(403);
         expect(answer.body.error).toEqual({
           code: 'forbidden',
-          message: 'Only an admin token can manage tokens.',
+          message: 'This needs an admin token.',
           details: {},
         });
       }

@@ -222,7 +222,7 @@ describe.each(kinds)('the sluice CLI against a real server (%s)', (kind) => {
 
     expectUserError(
       await sluice(['token', 'list', '--url', t.url, '--token', secret as string]),
-      /^error: Only an admin token can manage tokens\.$/m,
+      /^error: This needs an admin token\.$/m,
     );
 
     const revoked = await succeed(['token', 'revoke', tokenId, ...admin()]);

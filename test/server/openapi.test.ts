@@ -62,6 +62,7 @@ describe.each(kinds)('the OpenAPI document (%s)', (kind) => {
         'DELETE /api/v1/tokens/{id}',
         'POST /api/v1/workspaces/{id}/promotions',
         'GET /api/v1/workspaces/{id}/promotions',
+        'GET /api/v1/workspaces/{id}/promotions/preview',
         'POST /api/v1/workspaces/{id}/promotions/{promotion}/revert',
         'POST /api/v1/promotions/{promotion}/revert',
         'PUT /api/v1/workspaces/{id}/secrets/{name}',

@@ -17,11 +17,14 @@ describe('starting on a data folder a killed server left behind', () => {
       host: '127.0.0.1',
       port: 0,
       dataDir,
-      adminToken: 'admin-token-for-test',
+      adminToken: 'admin-token-for-the-recovery-test',
     });
     const created = await fetch(`${first.url}/api/v1/workspaces`, {
       method: 'POST',
-      headers: { authorization: 'Bearer admin-token-for-test', 'content-type': 'application/json' },
+      headers: {
+        authorization: 'Bearer admin-token-for-the-recovery-test',
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ name: 'Kept' }),
     });
     const ws = (await created.json()) as { id: string; repositoryName: string };
@@ -39,7 +42,7 @@ describe('starting on a data folder a killed server left behind', () => {
       host: '127.0.0.1',
       port: 0,
       dataDir,
-      adminToken: 'admin-token-for-test',
+      adminToken: 'admin-token-for-the-recovery-test',
     });
     try {
       expect(existsSync(join(repos, `${ws.repositoryName}.git`))).toBe(true);
@@ -47,7 +50,7 @@ describe('starting on a data folder a killed server left behind', () => {
       expect(existsSync(join(dataDir, 'tmp'))).toBe(false);
       expect(existsSync(kept)).toBe(false);
       const got = await fetch(`${second.url}/api/v1/workspaces/${ws.id}/environments`, {
-        headers: { authorization: 'Bearer admin-token-for-test' },
+        headers: { authorization: 'Bearer admin-token-for-the-recovery-test' },
       });
       expect(got.status).toBe(200);
     } finally {
@@ -60,12 +63,15 @@ describe('a ref lock left by a server killed while git moved main', () => {
   it('is removed at start, so that the workspace takes changes again', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sluice-recover-'));
     dirs.push(dataDir);
-    const headers = { authorization: 'Bearer admin-token-for-test', 'content-type': 'application/json' };
+    const headers = {
+      authorization: 'Bearer admin-token-for-the-recovery-test',
+      'content-type': 'application/json',
+    };
     const first = await startServer({
       host: '127.0.0.1',
       port: 0,
       dataDir,
-      adminToken: 'admin-token-for-test',
+      adminToken: 'admin-token-for-the-recovery-test',
     });
     const ws = (await (
       await fetch(`${first.url}/api/v1/workspaces`, {
@@ -84,7 +90,7 @@ describe('a ref lock left by a server killed while git moved main', () => {
       host: '127.0.0.1',
       port: 0,
       dataDir,
-      adminToken: 'admin-token-for-test',
+      adminToken: 'admin-token-for-the-recovery-test',
     });
     await second.close();
     expect(existsSync(lock)).toBe(false);

@@ -42,7 +42,7 @@ describe('a server killed (SIGKILL) in the middle of a run', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sluice-run-crash-'));
     const work = mkdtempSync(join(tmpdir(), 'sluice-run-crash-work-'));
     dirs.push(dataDir, work);
-    const adminToken = `admin-${randomBytes(8).toString('hex')}`;
+    const adminToken = `admin-${randomBytes(16).toString('hex')}`;
     let server = await startServerProcess({ dataDir, adminToken });
     const call = (method: string, path: string, body?: unknown) =>
       api(server.url, adminToken, method, path, body);

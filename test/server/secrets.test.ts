@@ -372,7 +372,7 @@ describe('the secret key at start-up', () => {
 
   it('reuses the key file across restarts, so stored secrets stay readable', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sluice-secret-key-'));
-    const adminToken = `admin-${randomBytes(8).toString('hex')}`;
+    const adminToken = `admin-${randomBytes(16).toString('hex')}`;
     try {
       const first = await startServer({ host: '127.0.0.1', port: 0, dataDir, adminToken });
       const ws = (await api(first.url, adminToken, 'POST', '/workspaces', { name: 'Restart' })).body;

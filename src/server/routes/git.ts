@@ -1,17 +1,18 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../errors.js';
-import type { Store } from '../../store/open-store.js';
-import { canSee, canWrite } from '../../tokens/principal.js';
-import { authenticate } from '../../tokens/token-service.js';
 import { repositoryPath, type WorkspaceContext } from '../../workspaces/context.js';
 import { isValidRepositoryName } from '../../workspaces/names.js';
 import { findWorkspace } from '../../workspaces/workspace-service.js';
 import { refreshWorkspaceState } from '../../workspaces/workspace-state.js';
-import { tokenFromHeader } from '../auth.js';
 import { serveGitHttp } from '../git-http.js';
+import { handleError, httpStatusOf } from '../http-errors.js';
+import { type AccessLevel, principalOf, type WorkspaceScope, workspaceOf } from '../route-access.js';
 
 /** The smart HTTP endpoints Git clients call: `/git/<repository>.git/<one of these>`. */
 const GIT_PATHS = ['info/refs', 'git-upload-pack', 'git-receive-pack', 'HEAD'] as const;
+
+/** The endpoints that only read: a clone or a fetch. */
+const FETCH_PATHS: ReadonlySet<string> = new Set(['info/refs', 'git-upload-pack', 'HEAD']);
 
 function refuse(
   reply: FastifyReply,
@@ -26,12 +27,40 @@ function refuse(
     .send(`${message}\n`);
 }
 
+function serviceOf(request: FastifyRequest): unknown {
+  return (request.query as { service?: unknown }).service;
+}
+
+/**
+ * A fetch needs read access, anything else write. Judged on the path as well as the query, and
+ * closed by default: only the fetch endpoints with no service or `git-upload-pack` count as a
+ * fetch, so `POST .../git-receive-pack` is a push whatever its query says, and so is a service
+ * this does not know (the handler then refuses it).
+ */
+function gitAccess(request: FastifyRequest): AccessLevel {
+  const endpoint = (request.params as { '*': string })['*'];
+  const service = serviceOf(request);
+  const fetching = FETCH_PATHS.has(endpoint) && (service === undefined || service === 'git-upload-pack');
+  return fetching ? 'read' : 'write';
+}
+
+/** Errors, including the access hook's, as Git's plain text: Git clients ask for basic auth. */
+function gitErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (!(error instanceof SluiceError)) {
+    handleError(error, request, reply);
+    return;
+  }
+  const status = httpStatusOf(error);
+  refuse(reply, status, error.message, status === 401 ? { 'www-authenticate': 'Basic realm="Sluice"' } : {});
+}
+
 /**
  * Git smart HTTP for workspace repositories, served by `git http-backend`. Every request needs a
  * token (basic auth, the token as the password); a repository outside the token's scope answers
- * 404 as if it did not exist; pushing needs a read-write token.
+ * 404 as if it did not exist; pushing needs a read-write token: all declared on the route, checked
+ * by the access hook (see gitAccess).
  */
-export function gitRoutes(app: FastifyInstance, store: Store, context: WorkspaceContext): void {
+export function gitRoutes(app: FastifyInstance, context: WorkspaceContext): void {
   // Keep pack streams raw: the handler pipes the request itself to git.
   app.addContentTypeParser(
     ['application/x-git-upload-pack-request', 'application/x-git-receive-pack-request'],
@@ -40,40 +69,31 @@ export function gitRoutes(app: FastifyInstance, store: Store, context: Workspace
     },
   );
 
+  const repository: WorkspaceScope = {
+    param: 'repo',
+    find: async (repo) => {
+      if (!repo.endsWith('.git') || !isValidRepositoryName(repo.slice(0, -4))) {
+        throw new SluiceError(
+          'validation_failed',
+          `'${repo}' is not a repository name: use <public url>/git/<repository name>.git.`,
+        );
+      }
+      return findWorkspace(context, repo.slice(0, -4));
+    },
+    notFound: (repo) => new SluiceError('not_found', `No repository '${repo}'.`),
+  };
+
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const { repo, '*': rest } = request.params as { repo: string; '*': string };
-    const service = (request.query as { service?: string }).service;
-    if (!repo.endsWith('.git') || !isValidRepositoryName(repo.slice(0, -4))) {
-      return refuse(
-        reply,
-        400,
-        `'${repo}' is not a repository name: use <public url>/git/<repository name>.git.`,
-      );
-    }
+    const rest = (request.params as { '*': string })['*'];
     if (!(GIT_PATHS as readonly string[]).includes(rest)) {
       return refuse(reply, 404, `No such Git endpoint: ${rest}.`);
     }
-    const token = tokenFromHeader(request.headers.authorization);
-    const principal = token === undefined ? null : await authenticate(store, token);
-    if (!principal) {
-      return refuse(
-        reply,
-        401,
-        token === undefined
-          ? 'Authentication required: use the token as the password.'
-          : 'The token is not valid.',
-        {
-          'www-authenticate': 'Basic realm="Sluice"',
-        },
-      );
+    const service = serviceOf(request);
+    if (service !== undefined && service !== 'git-upload-pack' && service !== 'git-receive-pack') {
+      return refuse(reply, 400, `Unknown Git service '${String(service)}'.`);
     }
-    const name = repo.slice(0, -4);
-    const row = await findWorkspace(context, name);
-    if (!row || !canSee(principal, row.id)) return refuse(reply, 404, `No repository '${repo}'.`);
-    const pushing = rest === 'git-receive-pack' || service === 'git-receive-pack';
-    if (pushing && !canWrite(principal, row.id)) {
-      return refuse(reply, 403, `This token can read '${repo}' but not push to it.`);
-    }
+    const row = workspaceOf(request);
+    const pushing = gitAccess(request) === 'write';
     if (pushing && row.protected === 1) {
       return refuse(
         reply,
@@ -81,19 +101,17 @@ export function gitRoutes(app: FastifyInstance, store: Store, context: Workspace
         `Workspace '${row.name}' is protected: pushes are refused. Promote into it instead (sluice promote SOURCE ${row.repository_name}).`,
       );
     }
-    if (service !== undefined && service !== 'git-upload-pack' && service !== 'git-receive-pack') {
-      return refuse(reply, 400, `Unknown Git service '${service}'.`);
-    }
     reply.hijack();
     await serveGitHttp(
       {
         method: request.method,
         repoDir: repositoryPath(context, row.repository_name),
         pathInfo: `/${rest}`,
-        query: request.raw.url?.split('?')[1] ?? '',
+        // The service judged above, not the raw query: git must not read another one than we did.
+        query: service === undefined ? '' : `service=${service}`,
         headers: request.headers,
         body: request.raw,
-        remoteUser: principal.name,
+        remoteUser: principalOf(request).name,
         remoteAddr: request.ip,
       },
       reply.raw,
@@ -105,5 +123,12 @@ export function gitRoutes(app: FastifyInstance, store: Store, context: Workspace
       });
     }
   };
-  app.route({ method: ['GET', 'POST'], url: '/git/:repo/*', handler, schema: { hide: true } as object });
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/git/:repo/*',
+    handler,
+    errorHandler: gitErrors,
+    schema: { hide: true } as object,
+    config: { access: gitAccess, workspace: repository },
+  });
 }

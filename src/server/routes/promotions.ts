@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { SluiceError } from '../../errors.js';
 import {
   applyPromotion,
@@ -7,18 +7,35 @@ import {
   promotionTargetId,
   revertPromotion,
 } from '../../promotion/promotion-service.js';
-import { canSee, type Principal } from '../../tokens/principal.js';
+import { findWorkspaceById } from '../../store/workspaces.js';
 import type { WorkspaceContext } from '../../workspaces/context.js';
-import { findWorkspace } from '../../workspaces/workspace-service.js';
+import { principalOf, type WorkspaceScope, workspaceOf } from '../route-access.js';
 import { errorResponses, workspaceParamsSchema } from '../schemas.js';
-import { requireWrite, visibleWorkspace } from '../workspace-access.js';
+import { isPlausibleRef, visibleWorkspace } from '../workspace-access.js';
 
-/** Promotion into a workspace: preview (`dryRun`), apply, history, revert. */
-export function promotionRoutes(
-  app: FastifyInstance,
-  context: WorkspaceContext,
-  principalOf: (request: FastifyRequest) => Promise<Principal>,
-): void {
+const planOptionsSchema = {
+  deleteTargetOnly: {
+    type: 'boolean',
+    description: "Delete the target's files that the source does not have (default: keep them)",
+  },
+  allEnvironments: { type: 'boolean', description: 'Compare the configuration of every environment' },
+} as const;
+
+/**
+ * Promotion into a workspace: preview, apply, history, revert. A preview changes nothing, so a
+ * read-only token may ask for it with GET; the POST (which also previews, with `dryRun`) needs write.
+ */
+export function promotionRoutes(app: FastifyInstance, context: WorkspaceContext): void {
+  // A promotion named by its id alone: its target workspace is the one the token must see.
+  const promotionTarget: WorkspaceScope = {
+    param: 'promotion',
+    find: async (id) => {
+      const targetId = isPlausibleRef(id) ? await promotionTargetId(context, id) : undefined;
+      return targetId === undefined ? undefined : findWorkspaceById(context.store.db, targetId);
+    },
+    notFound: (id) => new SluiceError('not_found', `No promotion '${id}'.`, { promotion: id }),
+  };
+
   app.post(
     '/api/v1/workspaces/:id/promotions',
     {
@@ -32,8 +49,7 @@ export function promotionRoutes(
             dryRun: { type: 'boolean' },
             expectedSourceCommit: { type: 'string', pattern: '^[0-9a-f]{40}$' },
             expectedTargetCommit: { type: 'string', pattern: '^[0-9a-f]{40}$' },
-            deleteTargetOnly: { type: 'boolean' },
-            allEnvironments: { type: 'boolean' },
+            ...planOptionsSchema,
           },
           required: ['source'],
           additionalProperties: false,
@@ -44,10 +60,11 @@ export function promotionRoutes(
           ...errorResponses,
         },
       },
+      config: { access: 'write', workspace: 'id' },
     },
     async (request, reply) => {
-      const principal = await principalOf(request);
-      const target = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
+      const principal = principalOf(request);
+      const target = workspaceOf(request);
       const body = request.body as {
         source: string;
         dryRun?: boolean;
@@ -59,7 +76,6 @@ export function promotionRoutes(
       const source = await visibleWorkspace(context, principal, body.source);
       const options = { deleteTargetOnly: body.deleteTargetOnly, allEnvironments: body.allEnvironments };
       if (body.dryRun) return previewPromotion(context, source, target, options);
-      requireWrite(principal, target);
       reply.status(201);
       return applyPromotion(context, principal.name, source, target, {
         ...options,
@@ -70,13 +86,43 @@ export function promotionRoutes(
   );
 
   app.get(
-    '/api/v1/workspaces/:id/promotions',
-    { schema: { summary: 'Promotions into this workspace, newest first', params: workspaceParamsSchema } },
-    async (request) => {
-      const principal = await principalOf(request);
-      const target = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
-      return { items: await promotionHistory(context, target), nextCursor: null };
+    '/api/v1/workspaces/:id/promotions/preview',
+    {
+      schema: {
+        summary:
+          "Preview the promotion of a source workspace's main into this one: the plan, nothing changed",
+        params: workspaceParamsSchema,
+        querystring: {
+          type: 'object',
+          properties: { source: { type: 'string', minLength: 1, maxLength: 250 }, ...planOptionsSchema },
+          required: ['source'],
+          additionalProperties: false,
+        },
+        response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
+      },
+      config: { access: 'read', workspace: 'id' },
     },
+    async (request) => {
+      const query = request.query as {
+        source: string;
+        deleteTargetOnly?: boolean;
+        allEnvironments?: boolean;
+      };
+      const source = await visibleWorkspace(context, principalOf(request), query.source);
+      return previewPromotion(context, source, workspaceOf(request), {
+        deleteTargetOnly: query.deleteTargetOnly,
+        allEnvironments: query.allEnvironments,
+      });
+    },
+  );
+
+  app.get(
+    '/api/v1/workspaces/:id/promotions',
+    {
+      schema: { summary: 'Promotions into this workspace, newest first', params: workspaceParamsSchema },
+      config: { access: 'read', workspace: 'id' },
+    },
+    async (request) => ({ items: await promotionHistory(context, workspaceOf(request)), nextCursor: null }),
   );
 
   app.post(
@@ -93,14 +139,12 @@ export function promotionRoutes(
           required: ['id', 'promotion'],
         },
       },
+      config: { access: 'write', workspace: 'id' },
     },
     async (request, reply) => {
-      const principal = await principalOf(request);
-      const params = request.params as { id: string; promotion: string };
-      const target = await visibleWorkspace(context, principal, params.id);
-      requireWrite(principal, target);
       reply.status(201);
-      return revertPromotion(context, principal.name, target, params.promotion);
+      const promotion = (request.params as { promotion: string }).promotion;
+      return revertPromotion(context, principalOf(request).name, workspaceOf(request), promotion);
     },
   );
 
@@ -115,17 +159,12 @@ export function promotionRoutes(
           required: ['promotion'],
         },
       },
+      config: { access: 'write', workspace: promotionTarget },
     },
     async (request, reply) => {
-      const principal = await principalOf(request);
-      const id = (request.params as { promotion: string }).promotion;
-      const targetId = await promotionTargetId(context, id).catch(() => undefined);
-      const target = targetId ? await findWorkspace(context, targetId) : undefined;
-      if (!target || !canSee(principal, target.id))
-        throw new SluiceError('not_found', `No promotion '${id}'.`, { promotion: id });
-      requireWrite(principal, target);
       reply.status(201);
-      return revertPromotion(context, principal.name, target, id);
+      const promotion = (request.params as { promotion: string }).promotion;
+      return revertPromotion(context, principalOf(request).name, workspaceOf(request), promotion);
     },
   );
 }

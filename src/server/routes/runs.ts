@@ -1,12 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { LogEvent, LogLine, RunLog } from '../../runs/run-log.js';
 import { type RunService, toRunView } from '../../runs/run-service.js';
 import { decodeCursor, encodeCursor } from '../../store/keyset-page.js';
 import { findRun, readLogLines } from '../../store/runs.js';
-import type { Principal } from '../../tokens/principal.js';
 import type { WorkspaceContext } from '../../workspaces/context.js';
+import { principalOf, workspaceOf } from '../route-access.js';
 import { errorResponses, pageQuerySchema, workspaceParamsSchema } from '../schemas.js';
-import { requireWrite, visibleWorkspace } from '../workspace-access.js';
 
 const runParamsSchema = {
   type: 'object',
@@ -31,12 +30,9 @@ export function runRoutes(
   app: FastifyInstance,
   context: WorkspaceContext,
   runs: RunService,
-  principalOf: (request: FastifyRequest) => Promise<Principal>,
 ): { closeStreams(): void } {
   // Open event streams: ended when the server stops, which otherwise waits for their clients.
   const streams = new Set<FastifyReply['raw']>();
-  const workspaceOf = async (request: FastifyRequest) =>
-    visibleWorkspace(context, await principalOf(request), (request.params as { id: string }).id);
 
   app.post(
     '/api/v1/workspaces/:id/runs',
@@ -61,11 +57,9 @@ export function runRoutes(
         },
         response: { 201: runSchema, ...errorResponses },
       },
+      config: { access: 'write', workspace: 'id' },
     },
     async (request, reply) => {
-      const principal = await principalOf(request);
-      const workspace = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
-      requireWrite(principal, workspace);
       const body = request.body as {
         blocks?: string[];
         job?: string;
@@ -73,7 +67,7 @@ export function runRoutes(
         maxRetries?: number;
       };
       reply.status(201);
-      return runs.start(workspace, principal.name, body);
+      return runs.start(workspaceOf(request), principalOf(request).name, body);
     },
   );
 
@@ -85,9 +79,10 @@ export function runRoutes(
         params: workspaceParamsSchema,
         querystring: pageQuerySchema,
       },
+      config: { access: 'read', workspace: 'id' },
     },
     async (request) => {
-      const workspace = await workspaceOf(request);
+      const workspace = workspaceOf(request);
       const query = request.query as { limit: number; cursor?: string };
       const rows = await runs.list(workspace, query.limit + 1, decodeCursor(query.cursor));
       const page = rows.slice(0, query.limit);
@@ -101,11 +96,9 @@ export function runRoutes(
 
   app.get(
     '/api/v1/workspaces/:id/runs/:run',
-    { schema: { summary: 'One run', params: runParamsSchema } },
-    async (request) => {
-      const workspace = await workspaceOf(request);
-      return toRunView(await runs.get(workspace, (request.params as { run: string }).run));
-    },
+    { schema: { summary: 'One run', params: runParamsSchema }, config: { access: 'read', workspace: 'id' } },
+    async (request) =>
+      toRunView(await runs.get(workspaceOf(request), (request.params as { run: string }).run)),
   );
 
   app.post(
@@ -115,12 +108,11 @@ export function runRoutes(
         summary: 'Cancel a queued or running run: every process of it is stopped',
         params: runParamsSchema,
       },
+      config: { access: 'write', workspace: 'id' },
     },
     async (request) => {
-      const principal = await principalOf(request);
-      const workspace = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
-      requireWrite(principal, workspace);
-      return runs.cancel(workspace, (request.params as { run: string }).run, principal.name);
+      const run = (request.params as { run: string }).run;
+      return runs.cancel(workspaceOf(request), run, principalOf(request).name);
     },
   );
 
@@ -132,10 +124,10 @@ export function runRoutes(
           'The run\'s log (secrets redacted): text, or server-sent events ("line", then "end") with Accept: text/event-stream, live while it runs',
         params: runParamsSchema,
       },
+      config: { access: 'read', workspace: 'id' },
     },
     async (request, reply) => {
-      const workspace = await workspaceOf(request);
-      const run = await runs.get(workspace, (request.params as { run: string }).run);
+      const run = await runs.get(workspaceOf(request), (request.params as { run: string }).run);
       if ((request.headers.accept ?? '').includes('text/event-stream')) {
         const lastEventId = Number(request.headers['last-event-id'] ?? 0);
         return streamLog(reply, run.id, Number.isFinite(lastEventId) ? lastEventId : 0);

@@ -1,9 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { listSecrets, type SecretContext, setSecret, unsetSecret } from '../../secrets/secret-service.js';
-import type { Principal } from '../../tokens/principal.js';
 import { errorBody, handleError } from '../http-errors.js';
+import { principalOf, workspaceOf } from '../route-access.js';
 import { errorResponses, pageOf } from '../schemas.js';
-import { requireWrite, visibleWorkspace } from '../workspace-access.js';
 
 const secretSchema = {
   type: 'object',
@@ -49,11 +48,7 @@ function secretBodyErrors(error: FastifyError, request: FastifyRequest, reply: F
  * list names, environments and who set them. Fastify's logger records requests without bodies,
  * so a value is not logged either.
  */
-export function secretRoutes(
-  app: FastifyInstance,
-  context: SecretContext,
-  principalOf: (request: FastifyRequest) => Promise<Principal>,
-): void {
+export function secretRoutes(app: FastifyInstance, context: SecretContext): void {
   app.put(
     '/api/v1/workspaces/:id/secrets/:name',
     {
@@ -73,15 +68,12 @@ export function secretRoutes(
         },
         response: { 200: secretSchema, ...errorResponses },
       },
+      config: { access: 'write', workspace: 'id' },
     },
     async (request) => {
-      const principal = await principalOf(request);
-      const params = request.params as { id: string; name: string };
-      const row = await visibleWorkspace(context, principal, params.id);
-      requireWrite(principal, row);
       const body = request.body as { value: string; environment?: string };
-      return setSecret(context, principal, row, {
-        name: params.name,
+      return setSecret(context, principalOf(request), workspaceOf(request), {
+        name: (request.params as { name: string }).name,
         value: body.value,
         environment: body.environment ?? null,
       });
@@ -100,12 +92,9 @@ export function secretRoutes(
         },
         response: { 200: pageOf(secretSchema), ...errorResponses },
       },
+      config: { access: 'read', workspace: 'id' },
     },
-    async (request) => {
-      const principal = await principalOf(request);
-      const row = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
-      return { items: await listSecrets(context, row), nextCursor: null };
-    },
+    async (request) => ({ items: await listSecrets(context, workspaceOf(request)), nextCursor: null }),
   );
 
   app.delete(
@@ -121,14 +110,12 @@ export function secretRoutes(
         },
         response: { 204: { type: 'null' }, ...errorResponses },
       },
+      config: { access: 'write', workspace: 'id' },
     },
     async (request, reply) => {
-      const principal = await principalOf(request);
-      const params = request.params as { id: string; name: string };
-      const row = await visibleWorkspace(context, principal, params.id);
-      requireWrite(principal, row);
+      const { name } = request.params as { name: string };
       const { environment } = request.query as { environment?: string };
-      await unsetSecret(context, row, { name: params.name, environment: environment ?? null });
+      await unsetSecret(context, workspaceOf(request), { name, environment: environment ?? null });
       reply.status(204).send();
     },
   );

@@ -2,10 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../errors.js';
 import { parseStoredState } from '../../runs/local-state-store.js';
 import { workspaceStateStore } from '../../runs/workspace-state-store.js';
-import type { Principal } from '../../tokens/principal.js';
 import type { WorkspaceContext } from '../../workspaces/context.js';
+import { workspaceOf } from '../route-access.js';
 import { errorResponses, workspaceParamsSchema } from '../schemas.js';
-import { requireWrite, visibleWorkspace } from '../workspace-access.js';
 
 const stateParamsSchema = {
   type: 'object',
@@ -23,23 +22,19 @@ function notFound(stateId: string): SluiceError {
 }
 
 /** The Singer state of a workspace's runs, by state ID: list, get, set, clear, copy. */
-export function stateRoutes(
-  app: FastifyInstance,
-  context: WorkspaceContext,
-  principalOf: (request: FastifyRequest) => Promise<Principal>,
-): void {
-  const open = async (request: FastifyRequest, write: boolean) => {
-    const principal = await principalOf(request);
-    const workspace = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
-    if (write) requireWrite(principal, workspace);
-    return workspaceStateStore(context.store.db, workspace.id);
-  };
+export function stateRoutes(app: FastifyInstance, context: WorkspaceContext): void {
+  const open = (request: FastifyRequest) => workspaceStateStore(context.store.db, workspaceOf(request).id);
+  const read = { access: 'read', workspace: 'id' } as const;
+  const write = { access: 'write', workspace: 'id' } as const;
 
   app.get(
     '/api/v1/workspaces/:id/state',
-    { schema: { summary: "State IDs of this workspace's runs", params: workspaceParamsSchema } },
+    {
+      schema: { summary: "State IDs of this workspace's runs", params: workspaceParamsSchema },
+      config: read,
+    },
     async (request) => {
-      const entries = await (await open(request, false)).list();
+      const entries = await open(request).list();
       return {
         items: entries.map((e) => ({ stateId: e.stateId, updatedAt: e.updatedAt })),
         nextCursor: null,
@@ -54,10 +49,11 @@ export function stateRoutes(
         summary: 'One stored state: {stateId, value: {singer_state}, updatedAt}',
         params: stateParamsSchema,
       },
+      config: read,
     },
     async (request) => {
       const stateId = (request.params as { stateId: string }).stateId;
-      const entry = await (await open(request, false)).get(stateId);
+      const entry = await open(request).get(stateId);
       if (!entry) throw notFound(stateId);
       return entry;
     },
@@ -77,10 +73,11 @@ export function stateRoutes(
         },
         response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
       },
+      config: write,
     },
     async (request) => {
       const stateId = (request.params as { stateId: string }).stateId;
-      const store = await open(request, true);
+      const store = open(request);
       await store.set(stateId, parseStoredState(JSON.stringify(request.body)));
       return store.get(stateId);
     },
@@ -88,10 +85,13 @@ export function stateRoutes(
 
   app.delete(
     '/api/v1/workspaces/:id/state/:stateId',
-    { schema: { summary: 'Forget a state: the next run starts from scratch', params: stateParamsSchema } },
+    {
+      schema: { summary: 'Forget a state: the next run starts from scratch', params: stateParamsSchema },
+      config: write,
+    },
     async (request, reply) => {
       const stateId = (request.params as { stateId: string }).stateId;
-      if (!(await (await open(request, true)).clear(stateId))) throw notFound(stateId);
+      if (!(await open(request).clear(stateId))) throw notFound(stateId);
       reply.status(204);
     },
   );
@@ -110,11 +110,12 @@ export function stateRoutes(
         },
         response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
       },
+      config: write,
     },
     async (request) => {
       const stateId = (request.params as { stateId: string }).stateId;
       const to = (request.body as { to: string }).to;
-      const store = await open(request, true);
+      const store = open(request);
       const entry = await store.get(stateId);
       if (!entry) throw notFound(stateId);
       await store.set(to, entry.value);

@@ -1,14 +1,11 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/open-store.js';
-import type { Principal } from '../../tokens/principal.js';
 import { createToken, listTokens, revokeToken } from '../../tokens/token-service.js';
+import { principalOf } from '../route-access.js';
 import { errorResponses, pageOf, pageQuerySchema, tokenSchema } from '../schemas.js';
 
-export function tokenRoutes(
-  app: FastifyInstance,
-  store: Store,
-  principalOf: (request: FastifyRequest) => Promise<Principal>,
-): void {
+/** Tokens: create, list and revoke, for admin tokens only. */
+export function tokenRoutes(app: FastifyInstance, store: Store): void {
   app.post(
     '/api/v1/tokens',
     {
@@ -31,15 +28,11 @@ export function tokenRoutes(
         },
         response: { 201: tokenSchema, ...errorResponses },
       },
+      config: { access: 'admin' },
     },
     async (request, reply) => {
-      const principal = await principalOf(request);
       reply.status(201);
-      return createToken(
-        store,
-        principal,
-        request.body as { name: unknown; workspaces: unknown; access: unknown },
-      );
+      return createToken(store, request.body as { name: unknown; workspaces: unknown; access: unknown });
     },
   );
   app.get(
@@ -50,11 +43,11 @@ export function tokenRoutes(
         querystring: pageQuerySchema,
         response: { 200: pageOf(tokenSchema), ...errorResponses },
       },
+      config: { access: 'admin' },
     },
     async (request) => {
-      const principal = await principalOf(request);
       const { limit, cursor } = request.query as { limit: number; cursor?: string };
-      return listTokens(store, principal, { limit, cursor });
+      return listTokens(store, { limit, cursor });
     },
   );
   app.delete(
@@ -64,10 +57,10 @@ export function tokenRoutes(
         summary: 'Revoke a token (admin only)',
         params: { type: 'object', properties: { id: { type: 'string', maxLength: 100 } }, required: ['id'] },
       },
+      config: { access: 'admin' },
     },
     async (request, reply) => {
-      const principal = await principalOf(request);
-      await revokeToken(store, principal, (request.params as { id: string }).id);
+      await revokeToken(store, principalOf(request), (request.params as { id: string }).id);
       reply.status(204).send();
     },
   );

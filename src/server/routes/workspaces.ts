@@ -1,6 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { SluiceError } from '../../errors.js';
-import type { Principal } from '../../tokens/principal.js';
+import type { FastifyInstance } from 'fastify';
 import {
   pluginConfigView,
   workspaceConfiguration,
@@ -15,6 +13,7 @@ import {
   updateWorkspace,
 } from '../../workspaces/workspace-service.js';
 import { refreshWorkspaceState } from '../../workspaces/workspace-state.js';
+import { principalOf, workspaceOf } from '../route-access.js';
 import {
   errorResponses,
   pageOf,
@@ -22,16 +21,9 @@ import {
   workspaceParamsSchema,
   workspaceSchema,
 } from '../schemas.js';
-import { requireWrite, visibleWorkspace } from '../workspace-access.js';
 
-type Authed = (request: FastifyRequest) => Promise<Principal>;
-
-/**
- * The workspace a request names, if the caller may see it. A workspace outside the token's scope
- * answers 404, exactly like one that does not exist, so that tokens cannot probe for names.
- */
-
-export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext, principalOf: Authed): void {
+/** Workspaces: create (needs write on every workspace), list, read, change, delete, and their configuration. */
+export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext): void {
   app.post(
     '/api/v1/workspaces',
     {
@@ -45,15 +37,9 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
         },
         response: { 201: workspaceSchema, ...errorResponses },
       },
+      config: { access: 'write' },
     },
     async (request, reply) => {
-      const principal = await principalOf(request);
-      if (principal.workspaces !== '*' || principal.access !== 'write') {
-        throw new SluiceError(
-          'forbidden',
-          'Creating workspaces needs a read-write token for all workspaces ("*").',
-        );
-      }
       const { name } = request.body as { name: unknown };
       reply.status(201);
       return createWorkspace(context, { name });
@@ -68,11 +54,11 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
         querystring: pageQuerySchema,
         response: { 200: pageOf(workspaceSchema), ...errorResponses },
       },
+      config: { access: 'read' },
     },
     async (request) => {
-      const principal = await principalOf(request);
       const { limit, cursor } = request.query as { limit: number; cursor?: string };
-      return listWorkspaces(context, { scope: principal.workspaces, limit, cursor });
+      return listWorkspaces(context, { scope: principalOf(request).workspaces, limit, cursor });
     },
   );
 
@@ -84,14 +70,9 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
         params: workspaceParamsSchema,
         response: { 200: workspaceSchema, ...errorResponses },
       },
+      config: { access: 'read', workspace: 'id' },
     },
-    async (request) => {
-      const principal = await principalOf(request);
-      return getWorkspace(
-        context,
-        await visibleWorkspace(context, principal, (request.params as { id: string }).id),
-      );
-    },
+    async (request) => getWorkspace(context, workspaceOf(request)),
   );
 
   app.patch(
@@ -125,11 +106,10 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
         },
         response: { 200: workspaceSchema, ...errorResponses },
       },
+      // Protecting, and changing a protected workspace's identity, is for admins: the service's rule.
+      config: { access: 'write', workspace: 'id' },
     },
     async (request) => {
-      const principal = await principalOf(request);
-      const row = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
-      requireWrite(principal, row);
       const body = request.body as {
         name?: string;
         activeEnvironment?: string;
@@ -137,10 +117,7 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
         ownedKeys?: string[];
         schedulesEnabled?: boolean | null;
       };
-      if (body.protected !== undefined && !principal.admin) {
-        throw new SluiceError('forbidden', 'Only an admin token can protect or unprotect a workspace.');
-      }
-      return updateWorkspace(context, row, body);
+      return updateWorkspace(context, principalOf(request), workspaceOf(request), body);
     },
   );
 
@@ -152,27 +129,22 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
         params: workspaceParamsSchema,
         response: { 204: { type: 'null' }, ...errorResponses },
       },
+      config: { access: 'write', workspace: 'id' },
     },
     async (request, reply) => {
-      const principal = await principalOf(request);
-      const row = await visibleWorkspace(context, principal, (request.params as { id: string }).id);
-      requireWrite(principal, row);
-      await deleteWorkspace(context, row);
+      await deleteWorkspace(context, principalOf(request), workspaceOf(request));
       reply.status(204).send();
     },
   );
 
   app.get(
     '/api/v1/workspaces/:id/environments',
-    { schema: { summary: "The environments of the workspace's project", params: workspaceParamsSchema } },
-    async (request) => {
-      const principal = await principalOf(request);
-      const row = await refreshWorkspaceState(
-        context,
-        await visibleWorkspace(context, principal, (request.params as { id: string }).id),
-      );
-      return workspaceEnvironments(context, row);
+    {
+      schema: { summary: "The environments of the workspace's project", params: workspaceParamsSchema },
+      config: { access: 'read', workspace: 'id' },
     },
+    async (request) =>
+      workspaceEnvironments(context, await refreshWorkspaceState(context, workspaceOf(request))),
   );
 
   app.get(
@@ -182,15 +154,10 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
         summary: "Every plugin's settings in every environment, with sources, secrets masked (the matrix)",
         params: workspaceParamsSchema,
       },
+      config: { access: 'read', workspace: 'id' },
     },
-    async (request) => {
-      const principal = await principalOf(request);
-      const row = await refreshWorkspaceState(
-        context,
-        await visibleWorkspace(context, principal, (request.params as { id: string }).id),
-      );
-      return workspaceConfiguration(context, row);
-    },
+    async (request) =>
+      workspaceConfiguration(context, await refreshWorkspaceState(context, workspaceOf(request))),
   );
 
   app.get(
@@ -213,15 +180,14 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext,
           additionalProperties: false,
         },
       },
+      config: { access: 'read', workspace: 'id' },
     },
     async (request) => {
-      const principal = await principalOf(request);
-      const params = request.params as { id: string; plugin: string };
-      const row = await refreshWorkspaceState(context, await visibleWorkspace(context, principal, params.id));
+      const row = await refreshWorkspaceState(context, workspaceOf(request));
       return pluginConfigView(
         context,
         row,
-        params.plugin,
+        (request.params as { plugin: string }).plugin,
         request.query as { environment?: string; type?: string },
       );
     },
