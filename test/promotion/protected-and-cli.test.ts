@@ -98,6 +98,36 @@ describe.each(kinds)('protected workspaces, owned keys and `sluice promote` (%s)
     expect(list.body.items.map((p: { kind: string }) => p.kind)).toEqual(['revert', 'promotion']);
   });
 
+  it('previews with a read-only token, in every environment with --all-environments', async () => {
+    const reader = (
+      await api(t.url, t.adminToken, 'POST', '/tokens', {
+        name: 'reader',
+        workspaces: [dev.id, prod.id],
+        access: 'read',
+      })
+    ).body.token;
+    const readerEnv = { ...env, SLUICE_TOKEN: reader };
+    const preview = await sluice(
+      [
+        'promote',
+        dev.repositoryName,
+        prod.repositoryName,
+        '--dry-run',
+        '--all-environments',
+        '--format',
+        'json',
+      ],
+      readerEnv,
+    );
+    expect(preview.code, preview.stderr).toBe(0);
+    const plan = JSON.parse(preview.stdout) as { configDiff?: unknown; environments?: unknown };
+    expect(JSON.stringify(plan)).toContain('staging');
+    // Applying needs write: the same token is refused, and nothing moves.
+    const applied = await sluice(['promote', dev.repositoryName, prod.repositoryName, '--yes'], readerEnv);
+    expect(applied.code).not.toBe(0);
+    expect(applied.stderr).toMatch(/^error: This token can read workspace .* but not change it/m);
+  });
+
   it('asks for --yes when not in a terminal, and changes nothing', async () => {
     const result = await sluice(['promote', dev.repositoryName, prod.repositoryName], env);
     expect(result.code).toBe(2);

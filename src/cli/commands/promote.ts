@@ -68,7 +68,11 @@ export async function promote(
     deleteTargetOnly: flags.deleteTargetOnly || undefined,
     allEnvironments: flags.allEnvironments || undefined,
   };
-  const plan = await callApi<PromotionPlan>(target, 'POST', path, { source, dryRun: true, ...options });
+  // The preview is a read: a read-only token may look at what a promotion would change.
+  const query = new URLSearchParams({ source });
+  if (options.deleteTargetOnly) query.set('deleteTargetOnly', 'true');
+  if (options.allEnvironments) query.set('allEnvironments', 'true');
+  const plan = await callApi<PromotionPlan>(target, 'GET', `${path}/preview?${query}`);
   if (flags.format === 'json' && flags.dryRun) {
     io.stdout(`${JSON.stringify(plan, null, 2)}\n`);
     return;

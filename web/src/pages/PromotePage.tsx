@@ -94,10 +94,10 @@ export function PromotePage({
     run('Previewing…', async () => {
       setPreview(null);
       setPreview(
-        await api<Preview>('POST', `/workspaces/${workspace.id}/promotions`, {
-          source: sourceId,
-          dryRun: true,
-        }),
+        await api<Preview>(
+          'GET',
+          `/workspaces/${workspace.id}/promotions/preview?${new URLSearchParams({ source: sourceId })}`,
+        ),
       );
     });
 
