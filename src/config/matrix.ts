@@ -1,3 +1,4 @@
+import { PROJECT_LIMITS, projectTooLarge } from '../project/limits.js';
 import type { Environment, PluginEntry, Project, YamlValue } from '../project/model.js';
 import type { RuntimeEnv } from './env-layers.js';
 import { redactedValue } from './process.js';
@@ -22,26 +23,41 @@ export interface ConfigMatrix {
 }
 
 /**
+ * How many values configuration views may still compute: one budget is shared by the matrices of
+ * one view, which stops as soon as it runs out (`viewValues`), before doing the rest of the work.
+ */
+export interface ViewBudget {
+  values: number;
+}
+
+export function viewBudget(): ViewBudget {
+  return { values: PROJECT_LIMITS.viewValues };
+}
+
+/**
  * Every setting of a plugin resolved in every environment side by side: the view to read before
  * promoting, since it shows what each environment overrides. Sensitive values are masked with
- * `mask` (null shows them).
+ * `mask` (null shows them). Linear in settings times environments.
  */
 export function configMatrix(
   project: Project,
   plugin: PluginEntry,
   runtime: RuntimeEnv,
   mask: string | null,
+  budget: ViewBudget = viewBudget(),
 ): ConfigMatrix {
   const columns: (Environment | null)[] =
     project.environments.length > 0 ? [...project.environments] : [null];
-  const names: string[] = [];
+  const names = new Set<string>();
   const resolved = columns.map((environment) => {
     const r = resolvePlugin(project, environment, plugin, runtime);
-    for (const s of r.settings) if (!names.includes(s.name)) names.push(s.name);
+    budget.values -= r.settings.length;
+    if (budget.values < 0) throw projectTooLarge('viewValues', null, undefined, `at ${plugin.name}`);
+    for (const s of r.settings) names.add(s.name);
     return new Map(r.settings.map((s) => [s.name, s]));
   });
   const label = (e: Environment | null) => e?.name ?? '(none)';
-  const rows = names.map((name) => {
+  const rows = [...names].map((name) => {
     const cells: Record<string, MatrixCell | undefined> = {};
     columns.forEach((environment, i) => {
       const setting = resolved[i]?.get(name);

@@ -1,6 +1,7 @@
 import { errorAt, formatPosition, SluiceError, type SourcePosition } from '../errors.js';
 import { PROJECT_FILE } from './find-root.js';
 import { expandIncludePaths } from './include-paths.js';
+import { PROJECT_LIMITS, type ProjectBudget, projectBudget, projectTooLarge } from './limits.js';
 import { readLockedDefinitions } from './lock-files.js';
 import type { EnvBlock, PluginEntry, Project, ProjectWarning, YamlMap, YamlValue } from './model.js';
 import { describePluginType } from './plugin-types.js';
@@ -12,15 +13,18 @@ import { parseYamlFile } from './yaml-file.js';
  * Loads a Meltano project: `meltano.yml`, then every file its `include_paths` reach, merged as
  * Meltano merges them (lists concatenated, mappings merged, later scalars win), then checked:
  * duplicate names, `inherit_from` targets and cycles. Unknown keys are kept, never rejected.
+ * A project over one of `PROJECT_LIMITS` is refused (`project_too_large`) as soon as it passes it.
  */
-export function loadProject(source: ProjectSource): Project {
+export function loadProject(projectSource: ProjectSource): Project {
+  const budget = projectBudget();
+  const source = chargedSource(projectSource, budget);
   const rootText = source.read(PROJECT_FILE);
   if (rootText === undefined) {
     throw new SluiceError('project_not_found', `No ${PROJECT_FILE} in ${source.root}.`, {
       root: source.root,
     });
   }
-  const rootContents = readProjectFile(parseYamlFile(source.display(PROJECT_FILE), rootText), PROJECT_FILE);
+  const rootContents = readProjectFile(parsed(source, budget, PROJECT_FILE, rootText), PROJECT_FILE);
   const includes = rootContents.includePaths
     ? expandIncludePaths(
         source,
@@ -30,7 +34,7 @@ export function loadProject(source: ProjectSource): Project {
       )
     : { files: [], warnings: [] };
   const included = includes.files.map((path) =>
-    readProjectFile(parseYamlFile(source.display(path), source.read(path) ?? ''), path),
+    readProjectFile(parsed(source, budget, path, source.read(path) ?? ''), path),
   );
   const all = [rootContents, ...included];
   const warnings: ProjectWarning[] = [...includes.warnings];
@@ -72,6 +76,10 @@ export function loadProject(source: ProjectSource): Project {
         );
       }
       chain.push(current.name);
+      // Also keeps this walk, run for every plugin, linear in the number of plugins.
+      if (chain.length > PROJECT_LIMITS.inheritance) {
+        throw projectTooLarge('inheritance', null, plugin.locateKey('inherit_from'), `from '${plugin.name}'`);
+      }
     }
   }
 
@@ -110,9 +118,32 @@ export function loadProject(source: ProjectSource): Project {
     schedules,
     jobs,
     extras: rest,
-    lockedDefinitions: readLockedDefinitions(source, plugins),
+    lockedDefinitions: readLockedDefinitions(source, plugins, budget),
     warnings,
   };
+}
+
+/** The source with every file it reads charged to the project's budget (bytes per file and in all). */
+function chargedSource(source: ProjectSource, budget: ProjectBudget): ProjectSource {
+  return {
+    root: source.root,
+    read(path) {
+      const text = source.read(path);
+      if (text !== undefined) budget.chargeFile(source.display(path), text);
+      return text;
+    },
+    glob: (pattern) => source.glob(pattern),
+    list: (dir) => source.list(dir),
+    checkInclude: (path) => source.checkInclude(path),
+    display: (path) => source.display(path),
+  };
+}
+
+/** Parses one project file and charges its keys to the project. */
+function parsed(source: ProjectSource, budget: ProjectBudget, path: string, text: string) {
+  const yaml = parseYamlFile(source.display(path), text);
+  budget.chargeKeys(yaml.path, yaml.keys);
+  return yaml;
 }
 
 function stringOrNull(value: YamlValue | undefined): string | null {
