@@ -174,6 +174,18 @@ export function measureValue(value: YamlValue, file: string): ValueSize {
 
 const SCALAR: ValueSize = { keys: 0, chars: 1, depth: 0 };
 
+/**
+ * Refuses a setting name (or alias) with more dots than `depth` allows: names are split on dots
+ * to nest a plugin's configuration, so they are levels of nesting like keys are.
+ */
+export function checkSettingName(name: string, place: LimitPlace): void {
+  const levels = dots(name) + 1;
+  if (levels > PROJECT_LIMITS.depth) {
+    const shown = name.length > 40 ? `${name.slice(0, 37)}...` : name;
+    throw projectTooLarge('depth', levels, place, `in the setting name '${shown}'`);
+  }
+}
+
 function dots(key: string): number {
   let count = 0;
   for (let i = key.indexOf('.'); i >= 0; i = key.indexOf('.', i + 1)) count++;

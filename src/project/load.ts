@@ -1,7 +1,13 @@
 import { errorAt, formatPosition, SluiceError, type SourcePosition } from '../errors.js';
 import { PROJECT_FILE } from './find-root.js';
 import { expandIncludePaths } from './include-paths.js';
-import { PROJECT_LIMITS, type ProjectBudget, projectBudget, projectTooLarge } from './limits.js';
+import {
+  checkSettingName,
+  PROJECT_LIMITS,
+  type ProjectBudget,
+  projectBudget,
+  projectTooLarge,
+} from './limits.js';
 import { readLockedDefinitions } from './lock-files.js';
 import type { EnvBlock, PluginEntry, Project, ProjectWarning, YamlMap, YamlValue } from './model.js';
 import { describePluginType } from './plugin-types.js';
@@ -49,6 +55,15 @@ export function loadProject(projectSource: ProjectSource): Project {
   rejectDuplicates(environments.map((e) => withKey(e, e.name, `environment '${e.name}'`)));
   rejectDuplicates(schedules.map((s) => withKey(s, s.name, `schedule '${s.name}'`)));
   rejectDuplicates(jobs.map((j) => withKey(j, j.name, `job '${j.name}'`)));
+
+  for (const plugin of plugins) {
+    for (const setting of plugin.settings) {
+      for (const name of [setting.name, ...(setting.aliases ?? [])]) {
+        // The position costs a second parse: only read when the name is refused.
+        if (name.split('.').length > PROJECT_LIMITS.depth) checkSettingName(name, setting.position);
+      }
+    }
+  }
 
   const byKey = new Map(plugins.map((p) => [`${p.type}/${p.name}`, p]));
   for (const plugin of plugins) {

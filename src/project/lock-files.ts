@@ -1,4 +1,4 @@
-import { measureValue, type ProjectBudget } from './limits.js';
+import { checkSettingName, measureValue, type ProjectBudget } from './limits.js';
 import type { LockedDefinition, PluginEntry, SettingDefinition, SettingKind, YamlValue } from './model.js';
 import type { ProjectSource } from './project-source.js';
 
@@ -40,8 +40,11 @@ export function readLockedDefinitions(
     const shown = source.display(chosen);
     budget.chargeKeys(shown, measureValue(parsed as YamlValue, shown).keys);
     const { settings, capabilities } = (parsed ?? {}) as { settings?: unknown; capabilities?: unknown };
+    const definitions = Array.isArray(settings) ? settings.filter(isSettingLike).map(toDefinition) : [];
+    for (const d of definitions)
+      for (const name of [d.name, ...(d.aliases ?? [])]) checkSettingName(name, { file: shown });
     out.set(`${plugin.type}/${plugin.name}`, {
-      settings: Array.isArray(settings) ? settings.filter(isSettingLike).map(toDefinition) : [],
+      settings: definitions,
       ...(Array.isArray(capabilities)
         ? { capabilities: capabilities.filter((c): c is string => typeof c === 'string') }
         : {}),
