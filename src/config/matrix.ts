@@ -3,6 +3,7 @@ import type { Environment, PluginEntry, Project, YamlValue } from '../project/mo
 import type { RuntimeEnv } from './env-layers.js';
 import { redactedValue } from './process.js';
 import { type ResolvedSetting, resolvePlugin, type SettingSource } from './resolve.js';
+import { findEnvironmentEntry, pluginSettingDefinitions } from './setting-definitions.js';
 
 export interface MatrixCell {
   readonly value: YamlValue;
@@ -23,15 +24,22 @@ export interface ConfigMatrix {
 }
 
 /**
- * How many values configuration views may still compute: one budget is shared by the matrices of
- * one view, which stops as soon as it runs out (`viewValues`), before doing the rest of the work.
+ * Refuses a configuration view that would resolve more than `viewValues` settings (extras
+ * included, in every environment, plus one per column): counted from the setting definitions
+ * alone, before any is resolved, so that a view too large to compute costs nothing.
  */
-export interface ViewBudget {
-  values: number;
-}
-
-export function viewBudget(): ViewBudget {
-  return { values: PROJECT_LIMITS.viewValues };
+export function checkViewSize(project: Project, plugins: readonly PluginEntry[]): void {
+  const columns: (Environment | null)[] =
+    project.environments.length > 0 ? [...project.environments] : [null];
+  let values = 0;
+  for (const plugin of plugins) {
+    for (const environment of columns) {
+      const entry = environment ? findEnvironmentEntry(environment, plugin.type, plugin.name) : undefined;
+      const { settings, extras } = pluginSettingDefinitions(project, plugin, entry);
+      values += 1 + settings.length + extras.length;
+      if (values > PROJECT_LIMITS.viewValues) throw projectTooLarge('viewValues', null, undefined);
+    }
+  }
 }
 
 /**
@@ -44,15 +52,12 @@ export function configMatrix(
   plugin: PluginEntry,
   runtime: RuntimeEnv,
   mask: string | null,
-  budget: ViewBudget = viewBudget(),
 ): ConfigMatrix {
   const columns: (Environment | null)[] =
     project.environments.length > 0 ? [...project.environments] : [null];
   const names = new Set<string>();
   const resolved = columns.map((environment) => {
     const r = resolvePlugin(project, environment, plugin, runtime);
-    budget.values -= r.settings.length;
-    if (budget.values < 0) throw projectTooLarge('viewValues', null, undefined, `at ${plugin.name}`);
     for (const s of r.settings) names.add(s.name);
     return new Map(r.settings.map((s) => [s.name, s]));
   });

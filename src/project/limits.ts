@@ -34,10 +34,12 @@ export const PROJECT_LIMITS = {
   mergedKeys: 10_000,
   /** Plugins in one `inherit_from` chain. */
   inheritance: 10,
-  /** Values (settings times environments) in one configuration view. */
-  viewValues: 250_000,
+  /** Settings (extras included) times environments resolved for one configuration view. */
+  viewValues: 150_000,
   /** Milliseconds a worker may spend loading a project or computing one of its views. */
   taskMilliseconds: 10_000,
+  /** Megabytes of heap a project worker may use (its cache of loaded projects included). */
+  taskMemoryMb: 512,
 } as const satisfies Record<string, number>;
 
 export type ProjectLimit = keyof typeof PROJECT_LIMITS;
@@ -80,11 +82,15 @@ const LIMIT_TEXT = {
   },
   inheritance: { counted: 'plugins in one inherit_from chain', advice: 'Shorten the chain.' },
   viewValues: {
-    counted: 'values in the configuration view',
+    counted: 'settings times environments in the configuration view',
     advice: "View one plugin's configuration at a time (.../plugins/:plugin/config).",
   },
   taskMilliseconds: {
     counted: 'milliseconds to load the project or compute the view',
+    advice: 'Make the project smaller or simpler.',
+  },
+  taskMemoryMb: {
+    counted: 'megabytes of memory to load the project or compute the view',
     advice: 'Make the project smaller or simpler.',
   },
 } as const satisfies Record<ProjectLimit, { counted: string; advice: string }>;
