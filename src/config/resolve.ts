@@ -44,8 +44,12 @@ export interface ResolvedSetting {
   /** For source `inherited`: the parent plugin and where the parent got the value. */
   readonly inheritedFrom?: string;
   readonly inheritedSource?: SettingSource;
-  /** Where in a YAML file the value was written (YAML sources). */
-  readonly position?: SourcePosition;
+  /**
+   * Where in a YAML file the value was written (YAML sources), looked up when asked: that costs a
+   * second parse of the file. A function, not a getter: a getter on each of the tens of thousands
+   * of settings a view resolves makes each object several times slower to build.
+   */
+  readonly locate?: () => SourcePosition | undefined;
   readonly sensitive: boolean;
   /** Extras (`_select`, ...) are handled by Sluice, not passed to the plugin's config. */
   readonly extra: boolean;
@@ -309,14 +313,12 @@ class PluginResolver {
         source = aggregated.source;
       }
     }
-    const at = raw.locate;
     const origin = () => {
-      const position = at?.();
-      return position ? formatPosition(position) : fallbackOrigin;
+      const position = raw.locate?.();
+      if (position) return formatPosition(position);
+      if (raw.envVar) return `${raw.envVar} (${source === 'dotenv' ? '.env' : 'environment variable'})`;
+      return this.plugin.name;
     };
-    const fallbackOrigin = raw.envVar
-      ? `${raw.envVar} (${source === 'dotenv' ? '.env' : 'environment variable'})`
-      : `${this.plugin.name}`;
     const resolved: ResolvedSetting = {
       definition: def,
       name: def.name,
@@ -326,11 +328,9 @@ class PluginResolver {
       unexpandedValue,
       inheritedFrom: raw.inheritedFrom,
       inheritedSource: raw.inheritedSource,
+      locate: raw.locate,
       sensitive: isSensitive(def),
       extra,
-      get position() {
-        return at?.();
-      },
     };
     this.memo.set(def.name, resolved);
     return resolved;

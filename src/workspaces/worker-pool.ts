@@ -54,32 +54,69 @@ type CrossingError =
 
 export function workerPool<Task, Result>(options: WorkerPoolOptions): WorkerPool<Task, Result> {
   const idle: Worker[] = [];
+  const starting = new Set<Worker>();
   const busy = new Set<Worker>();
   const queue: Job[] = [];
+  /** Groups with a task running. */
+  const running = new Set<string>();
   let nextId = 0;
   let closed = false;
   let script: ReturnType<WorkerPoolOptions['script']> | undefined;
 
-  const start = (): Worker => {
+  /** Starts a worker; it takes tasks once it says it is ready, so its start-up never counts as a task's time. */
+  const start = (): void => {
     script ??= options.script();
     const limits = { resourceLimits: { maxOldGenerationSizeMb: options.memoryMb } };
     const worker =
       'file' in script ? new Worker(script.file, limits) : new Worker(script.code, { ...limits, eval: true });
     // An idle worker must not keep a process alive (a CLI command, a test) once the rest is done.
     worker.unref();
-    return worker;
+    starting.add(worker);
+    const onReady = (message: unknown) => {
+      if ((message as { ready?: unknown })?.ready !== true) return;
+      settle();
+      if (closed) {
+        void worker.terminate();
+        return;
+      }
+      idle.push(worker);
+      // A worker that dies while idle (it should not) is dropped, not given the next task.
+      worker.once('exit', () => {
+        const at = idle.indexOf(worker);
+        if (at >= 0) idle.splice(at, 1);
+      });
+      dispatch();
+    };
+    const onFailure = (error: Error | number) => {
+      settle();
+      // A worker that cannot start would fail every task the same way: they answer now, not never.
+      const why = typeof error === 'number' ? `exit code ${error}` : error.message;
+      for (const job of queue.splice(0)) job.reject(unavailable(`a worker did not start (${why})`));
+    };
+    const settle = () => {
+      starting.delete(worker);
+      worker.off('message', onReady);
+      worker.off('error', onFailure);
+      worker.off('exit', onFailure);
+    };
+    worker.on('message', onReady);
+    worker.on('error', onFailure);
+    worker.on('exit', onFailure);
   };
 
-  const running = new Set<string>();
-
   const dispatch = (): void => {
-    while (!closed && (idle.length > 0 || busy.size + idle.length < options.size)) {
-      // The oldest task of a group that has none running.
+    if (closed) return;
+    for (;;) {
+      // The oldest task of a group that has none running, to a free worker.
       const next = queue.findIndex((job) => !running.has(job.group));
-      if (next < 0) return;
+      const worker = next < 0 ? undefined : idle.pop();
+      if (!worker) break;
       const [job] = queue.splice(next, 1) as [Job];
-      execute(idle.pop() ?? start(), job);
+      execute(worker, job);
     }
+    // Then as many new workers as there are tasks that could run now, within the size.
+    const ready = new Set(queue.filter((job) => !running.has(job.group)).map((job) => job.group)).size;
+    while (busy.size + starting.size + idle.length < options.size && starting.size < ready) start();
   };
 
   const execute = (worker: Worker, job: Job): void => {
@@ -139,7 +176,7 @@ export function workerPool<Task, Result>(options: WorkerPoolOptions): WorkerPool
     async close() {
       closed = true;
       for (const job of queue.splice(0)) job.reject(unavailable('the server is stopping'));
-      await Promise.all([...idle.splice(0), ...busy].map((worker) => worker.terminate()));
+      await Promise.all([...idle.splice(0), ...starting, ...busy].map((worker) => worker.terminate()));
     },
   };
 }
@@ -151,6 +188,7 @@ export function workerPool<Task, Result>(options: WorkerPoolOptions): WorkerPool
 export function serveWorkerTasks(handle: (task: never) => Promise<unknown>): void {
   const port = parentPort;
   if (!port) throw new Error('serveWorkerTasks runs in a worker thread only');
+  port.postMessage({ ready: true });
   port.on('message', async ({ id, task }: { id: number; task: never }) => {
     let answer: Answer;
     try {
