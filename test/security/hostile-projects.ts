@@ -56,14 +56,14 @@ export function mergeBomb(): string {
   return withConfig([base, ...Array.from({ length: 60 }, (_, i) => `m${i}: {<<: *base}`)]);
 }
 
-/** Mappings nested 40 deep (js-yaml alone stops at 100). */
+/** Mappings nested 90 deep (js-yaml alone stops at 100). */
 export function deepNesting(): string {
-  return withConfig([`deep: ${'{a: '.repeat(40)}1${'}'.repeat(40)}`]);
+  return withConfig([`deep: ${'{a: '.repeat(90)}1${'}'.repeat(90)}`]);
 }
 
-/** One key of 60 dotted parts: flattened, nested and serialised as 60 levels. */
+/** One key of 100 dotted parts: flattened, nested and serialised as 100 levels. */
 export function dottedDepth(): string {
-  return withConfig([`${Array(60).fill('a').join('.')}: 1`]);
+  return withConfig([`${Array(100).fill('a').join('.')}: 1`]);
 }
 
 /** 55,000 settings in one plugin's config, in a file under the size limit (880 KB). */

@@ -72,14 +72,14 @@ const ATTACKS: readonly Attack[] = [
     located: true,
   },
   {
-    what: 'mappings nested 40 deep',
+    what: 'mappings nested 90 deep',
     files: () => ({ 'meltano.yml': deepNesting() }),
     limit: 'depth',
     file: 'meltano.yml',
     located: true,
   },
   {
-    what: 'a key of 60 dotted parts',
+    what: 'a key of 100 dotted parts',
     files: () => ({ 'meltano.yml': dottedDepth() }),
     limit: 'depth',
     file: 'meltano.yml',

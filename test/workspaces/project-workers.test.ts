@@ -90,7 +90,7 @@ describe('project workers', () => {
     const broken = await committed({
       'meltano.yml': 'plugins:\n  extractors:\n  - name: tap-x\n     variant: x\n',
     });
-    const tooDeep = await committed({ 'meltano.yml': `x: ${'['.repeat(60)}${']'.repeat(60)}\n` });
+    const tooDeep = await committed({ 'meltano.yml': `x: ${'['.repeat(90)}${']'.repeat(90)}\n` });
     const missing = await committed({ 'meltano.yml': 'include_paths: [nowhere.yml]\n' });
     for (const at of [broken, tooDeep, missing]) {
       const task: ProjectTask = { kind: 'configuration', at, workspace };
