@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveRef } from './bare-repository.js';
 
@@ -9,8 +9,7 @@ const known = new Map<string, { readonly stamp: string; readonly commit: string 
  * The commit a branch of a bare repository points at (null when it does not exist), as `git
  * rev-parse` says, remembered until one of the files Git keeps refs in changes. The server asks
  * on every read of a workspace, and starting `git` is a `fork` of the whole server (tens of
- * milliseconds when it is busy), on the thread that serves every request. Git replaces a ref file
- * by renaming a new one over it, so a moved branch always shows a new inode or time.
+ * milliseconds when it is busy), on the thread that serves every request.
  */
 export async function branchHead(repo: string, branch: string): Promise<string | null> {
   const key = `${repo}\0${branch}`;
@@ -23,12 +22,22 @@ export async function branchHead(repo: string, branch: string): Promise<string |
   return commit;
 }
 
-/** Inode, time and size of each file a branch can be stored in: loose ref, packed refs, reftable. */
+/**
+ * What the branch is read from: the loose ref's content (41 bytes, the whole answer when the file
+ * exists), then inode, time and size of the files a packed or reftable ref lives in, which Git
+ * replaces (never edits) when they change.
+ */
 function refFilesStamp(repo: string, branch: string): string {
-  return [join('refs', 'heads', branch), 'packed-refs', join('reftable', 'tables.list')]
-    .map((file) => {
-      const stat = statSync(join(repo, file), { bigint: true, throwIfNoEntry: false });
-      return stat ? `${stat.ino}:${stat.mtimeNs}:${stat.size}` : '-';
-    })
-    .join('|');
+  let loose: string;
+  try {
+    loose = readFileSync(join(repo, 'refs', 'heads', branch), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    loose = '-';
+  }
+  const packed = ['packed-refs', join('reftable', 'tables.list')].map((file) => {
+    const stat = statSync(join(repo, file), { bigint: true, throwIfNoEntry: false });
+    return stat ? `${stat.ino}:${stat.mtimeNs}:${stat.size}` : '-';
+  });
+  return [loose, ...packed].join('|');
 }
