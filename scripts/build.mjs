@@ -1,5 +1,6 @@
-// Builds the CLI into one CommonJS file (dist/cli/main.cjs), and beside it the entry of the server's project worker threads. One file starts faster than a tree of
-// modules, and bin/sluice.js can keep V8's compiled code for it between runs (see there): the
+// Builds the CLI into one CommonJS file (dist/cli/main.cjs), and beside it the entry of the
+// server's project worker threads (dist/cli/project-worker.cjs). One file starts faster than a tree
+// of modules, and bin/sluice.js can keep V8's compiled code for it between runs (see there): the
 // CLI starts on every invocation, so start-up time is most of what a user waits for.
 import { build } from 'esbuild';
 
