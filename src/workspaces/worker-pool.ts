@@ -185,11 +185,11 @@ export function workerPool<Task, Result>(options: WorkerPoolOptions): WorkerPool
  * The worker's side: answers each task posted by the pool with `handle`, errors included. Call it
  * once from a worker's entry module.
  */
-export function serveWorkerTasks(handle: (task: never) => Promise<unknown>): void {
+export function serveWorkerTasks<Task>(handle: (task: Task) => Promise<unknown>): void {
   const port = parentPort;
   if (!port) throw new Error('serveWorkerTasks runs in a worker thread only');
   port.postMessage({ ready: true });
-  port.on('message', async ({ id, task }: { id: number; task: never }) => {
+  port.on('message', async ({ id, task }: { id: number; task: Task }) => {
     let answer: Answer;
     try {
       answer = { id, ok: true, result: await handle(task) };
