@@ -1,11 +1,10 @@
-// Builds the CLI into one CommonJS file (dist/cli/main.cjs). One file starts faster than a tree of
-// modules, and bin/sluice.js can keep V8's compiled code for it between runs (see there): the
+// Builds the CLI into one CommonJS file (dist/cli/main.cjs), and beside it the entry of the
+// server's project worker threads (dist/cli/project-worker.cjs). One file starts faster than a tree
+// of modules, and bin/sluice.js can keep V8's compiled code for it between runs (see there): the
 // CLI starts on every invocation, so start-up time is most of what a user waits for.
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/cli/main.cjs',
+const bundle = {
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -28,6 +27,14 @@ await build({
   define: { 'import.meta.url': '__sluiceModuleUrl' },
   banner: { js: "const __sluiceModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
+};
+await build({ ...bundle, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli/main.cjs' });
+// The entry of the server's project worker threads (src/workspaces/project-workers.ts starts them
+// from the file beside the CLI's bundle).
+await build({
+  ...bundle,
+  entryPoints: ['src/workspaces/project-worker.ts'],
+  outfile: 'dist/cli/project-worker.cjs',
 });
 
 // The web UI (web/, React + Vite) into dist/web, which `sluice serve` serves at `/`.

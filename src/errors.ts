@@ -7,6 +7,8 @@ export type SluiceErrorCode =
   | 'yaml_syntax'
   | 'project_invalid'
   | 'project_not_found'
+  | 'project_too_large'
+  | 'worker_unavailable'
   | 'include_path_invalid'
   | 'duplicate_name'
   | 'environment_not_found'

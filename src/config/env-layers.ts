@@ -3,7 +3,7 @@ import { PLUGIN_TYPES } from '../project/plugin-types.js';
 import { toEnvVar } from './env-var-names.js';
 import { type EnvMap, expandString } from './expand.js';
 import { flatten, isPlainObject } from './flatten.js';
-import { findPlugin } from './setting-definitions.js';
+import { findEnvironmentEntry, findPlugin } from './setting-definitions.js';
 
 /** What resolution reads from outside the project: the shell's variables and `.env`. */
 export interface RuntimeEnv {
@@ -133,7 +133,7 @@ export function envBlockLayers(
   for (const p of chain) layers.push({ layer: `plugin:${p.name}`, block: p.env });
   if (environment) {
     for (const p of chain) {
-      const entry = environment.plugins.find((e) => e.type === p.type && e.name === p.name);
+      const entry = findEnvironmentEntry(environment, p.type, p.name);
       if (entry) layers.push({ layer: `environment-plugin:${p.name}`, block: entry.env });
     }
   }

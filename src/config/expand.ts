@@ -3,6 +3,8 @@ import type { YamlValue } from '../project/model.js';
 import { isPlainObject } from './flatten.js';
 
 export type EnvMap = Readonly<Record<string, string | undefined>>;
+/** Variables given as a function, for a set too large to write out (see `settingVariables`). */
+export type EnvLookup = (name: string) => string | undefined;
 
 /**
  * Meltano's variable pattern (meltano-semantics §6.1): `$NAME` only when NAME starts with an upper-case
@@ -19,13 +21,13 @@ export interface ExpandOptions {
 }
 
 /** Expands variables in one string, in a single pass: substituted text is not scanned again. */
-export function expandString(text: string, env: EnvMap, options: ExpandOptions = {}): string {
+export function expandString(text: string, env: EnvMap | EnvLookup, options: ExpandOptions = {}): string {
   return text.replace(
     VARIABLE,
     (match, escaped: string | undefined, curly: string | undefined, plain: string | undefined) => {
       if (escaped) return match.slice(1);
       const name = (curly ?? plain) as string;
-      const value = env[name];
+      const value = typeof env === 'function' ? env(name) : env[name];
       if (value !== undefined) return value;
       if (options.strict) {
         throw new SluiceError(
@@ -40,7 +42,11 @@ export function expandString(text: string, env: EnvMap, options: ExpandOptions =
 }
 
 /** Expands strings inside any value (lists and mapping values, never mapping keys). */
-export function expandValue(value: YamlValue, env: EnvMap, options: ExpandOptions = {}): YamlValue {
+export function expandValue(
+  value: YamlValue,
+  env: EnvMap | EnvLookup,
+  options: ExpandOptions = {},
+): YamlValue {
   if (typeof value === 'string') return expandString(value, env, options);
   if (Array.isArray(value)) return value.map((v) => expandValue(v, env, options));
   if (isPlainObject(value)) {
@@ -61,7 +67,11 @@ export function isTruthy(value: YamlValue | undefined): boolean {
  * Expands a configuration value; if a non-empty value expands to nothing (`$MISSING`), the result is
  * null, i.e. the setting is unset (meltano-semantics §4.3 step 3).
  */
-export function expandSettingValue(value: YamlValue, env: EnvMap, options: ExpandOptions = {}): YamlValue {
+export function expandSettingValue(
+  value: YamlValue,
+  env: EnvMap | EnvLookup,
+  options: ExpandOptions = {},
+): YamlValue {
   const expanded = expandValue(value, env, options);
   return isTruthy(value) && !isTruthy(expanded) ? null : expanded;
 }

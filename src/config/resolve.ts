@@ -9,12 +9,17 @@ import type {
 } from '../project/model.js';
 import { PLUGIN_TYPES } from '../project/plugin-types.js';
 import { buildEnvLayers, type EnvLayers, type RuntimeEnv } from './env-layers.js';
-import { type NamingPlugin, ownPrefixes, readEnvVars, writeEnvVars } from './env-var-names.js';
-import { type EnvMap, expandSettingValue } from './expand.js';
-import { flatten, nestObject } from './flatten.js';
+import { type NamingPlugin, ownPrefixes, readEnvVars, toEnvVar } from './env-var-names.js';
+import { type EnvLookup, type EnvMap, expandSettingValue } from './expand.js';
+import { nestObject } from './flatten.js';
 import { castValue, isSensitive } from './kinds.js';
-import { configWithExtras, findPlugin, pluginSettingDefinitions } from './setting-definitions.js';
-import { settingEnvValue } from './settings-env.js';
+import {
+  findEnvironmentEntry,
+  findPlugin,
+  flatStore,
+  pluginSettingDefinitions,
+} from './setting-definitions.js';
+import { settingVariables } from './setting-variables.js';
 
 /** Where a value came from, highest precedence first (meltano-semantics §4.2; Sluice keeps no system DB store). */
 export const SETTING_SOURCES = [
@@ -39,8 +44,12 @@ export interface ResolvedSetting {
   /** For source `inherited`: the parent plugin and where the parent got the value. */
   readonly inheritedFrom?: string;
   readonly inheritedSource?: SettingSource;
-  /** Where in a YAML file the value was written (YAML sources). */
-  readonly position?: SourcePosition;
+  /**
+   * Where in a YAML file the value was written (YAML sources), looked up when asked: that costs a
+   * second parse of the file. A function, not a getter: a getter on each of the tens of thousands
+   * of settings a view resolves makes each object several times slower to build.
+   */
+  readonly locate?: () => SourcePosition | undefined;
   readonly sensitive: boolean;
   /** Extras (`_select`, ...) are handled by Sluice, not passed to the plugin's config. */
   readonly extra: boolean;
@@ -118,11 +127,13 @@ class PluginResolver {
   readonly definitions;
   readonly naming: NamingPlugin;
   private readonly entry: EnvironmentPluginEntry | undefined;
-  private readonly baseFlat: Record<string, YamlValue>;
-  private readonly envFlat: Record<string, YamlValue> | undefined;
+  private readonly baseFlat: Readonly<Record<string, YamlValue>>;
+  private readonly envFlat: Readonly<Record<string, YamlValue>> | undefined;
   private readonly memo = new Map<string, ResolvedSetting>();
   private parentResolver: PluginResolver | null | undefined;
-  private extrasEnv: EnvMap | undefined;
+  private extrasEnv: EnvLookup | undefined;
+  private nested: Map<string, SettingDefinition[]> | undefined;
+  private readonly ownVariables = new Map<EnvMap, boolean>();
 
   constructor(
     private readonly project: Project,
@@ -131,11 +142,11 @@ class PluginResolver {
     private readonly env: EnvLayers,
     private readonly runtime: RuntimeEnv,
   ) {
-    this.entry = environment?.plugins.find((e) => e.type === plugin.type && e.name === plugin.name);
+    this.entry = environment ? findEnvironmentEntry(environment, plugin.type, plugin.name) : undefined;
     this.definitions = pluginSettingDefinitions(project, plugin, this.entry);
     this.naming = namingFor(project, plugin);
-    this.baseFlat = flatten(configWithExtras(plugin.config, plugin.extras));
-    this.envFlat = this.entry ? flatten(configWithExtras(this.entry.config, this.entry.extras)) : undefined;
+    this.baseFlat = flatStore(plugin);
+    this.envFlat = this.entry ? flatStore(this.entry) : undefined;
   }
 
   private get parent(): PluginResolver | null {
@@ -157,6 +168,8 @@ class PluginResolver {
     vars: EnvMap,
     source: 'env' | 'dotenv',
   ): RawValue | undefined {
+    const literalAliases = !this.naming.inherits && (def.envAliases?.length ?? 0) > 0;
+    if (!literalAliases && !this.holdsOwnVariables(vars)) return undefined;
     const found = readEnvVars(this.naming, def).filter((v) => vars[v.name] !== undefined);
     if (found.length === 0) return undefined;
     if (found.length > 1) {
@@ -177,24 +190,31 @@ class PluginResolver {
     return { value, source, envVar: name, expandable: false };
   }
 
+  /**
+   * Whether `vars` has any variable named with one of the plugin's own prefixes (`TAP_X_...`), the
+   * only names a setting without literal `env_aliases` reads. Usually none: checking once per
+   * variable map spares computing every setting's variable names.
+   */
+  private holdsOwnVariables(vars: EnvMap): boolean {
+    let holds = this.ownVariables.get(vars);
+    if (holds === undefined) {
+      const prefixes = ownPrefixes(this.naming).map((prefix) => `${toEnvVar(prefix)}_`);
+      holds = Object.keys(vars).some(
+        (name) => vars[name] !== undefined && prefixes.some((prefix) => name.startsWith(prefix)),
+      );
+      this.ownVariables.set(vars, holds);
+    }
+    return holds;
+  }
+
   private fromYaml(
     def: SettingDefinition,
-    flat: Record<string, YamlValue>,
+    flat: Readonly<Record<string, YamlValue>>,
     source: 'environment' | 'meltano_yml',
   ): RawValue | undefined {
     const locate = source === 'environment' ? this.entry?.locateConfig : this.plugin.locateConfig;
-    const hits = [def.name, ...(def.aliases ?? [])].filter((k) => flat[k] !== undefined && flat[k] !== null);
-    if (hits.length === 0) return undefined;
-    const distinct = new Set(hits.map((k) => JSON.stringify(flat[k])));
-    if (distinct.size > 1) {
-      const at = locate?.(hits[1] as string);
-      throw new SluiceError(
-        'setting_conflict',
-        `${at ? `${formatPosition(at)}: ` : ''}setting '${def.name}' of ${this.plugin.name} is written under several names with different values: ${hits.join(', ')}. Keep one.`,
-        { setting: def.name, keys: hits },
-      );
-    }
-    const key = hits[0] as string;
+    const key = def.aliases?.length ? this.writtenKey(def, flat, locate) : def.name;
+    if (key === undefined || flat[key] === undefined || flat[key] === null) return undefined;
     let located: SourcePosition | undefined;
     let searched = false;
     const where = () => {
@@ -205,6 +225,25 @@ class PluginResolver {
       return located;
     };
     return { value: flat[key] as YamlValue, source, locate: where, expandable: true };
+  }
+
+  /** Which of a setting's names (its own or an alias) holds its value; several with different values conflict. */
+  private writtenKey(
+    def: SettingDefinition,
+    flat: Readonly<Record<string, YamlValue>>,
+    locate: ((flatKey: string) => SourcePosition | undefined) | undefined,
+  ): string | undefined {
+    const hits = [def.name, ...(def.aliases ?? [])].filter((k) => flat[k] !== undefined && flat[k] !== null);
+    const distinct = new Set(hits.map((k) => JSON.stringify(flat[k])));
+    if (distinct.size > 1) {
+      const at = locate?.(hits[1] as string);
+      throw new SluiceError(
+        'setting_conflict',
+        `${at ? `${formatPosition(at)}: ` : ''}setting '${def.name}' of ${this.plugin.name} is written under several names with different values: ${hits.join(', ')}. Keep one.`,
+        { setting: def.name, keys: hits },
+      );
+    }
+    return hits[0];
   }
 
   /** The store walk: the first store with a non-null value wins. */
@@ -233,17 +272,16 @@ class PluginResolver {
   }
 
   /** Variables that extras may reference: the plugin's own settings as `TAP_X_FOO` (meltano-semantics §6.2). */
-  private expandableFor(extra: boolean): EnvMap {
+  private expandableFor(extra: boolean): EnvMap | EnvLookup {
     if (!extra) return this.env.expandable;
     if (!this.extrasEnv) {
-      const settingsEnv: Record<string, string> = {};
-      for (const def of this.definitions.settings) {
-        const resolved = this.resolve(def, false);
-        if (resolved.value === null) continue;
-        for (const name of writeEnvVars(this.naming, def))
-          settingsEnv[name] = settingEnvValue(def, resolved.value);
-      }
-      this.extrasEnv = { ...this.env.expandable, ...settingsEnv };
+      const settings = this.definitions.settings.map((definition) => ({
+        definition,
+        value: this.resolve(definition, false).value,
+      }));
+      const fromSettings = settingVariables(this.naming, settings);
+      const expandable = this.env.expandable;
+      this.extrasEnv = (name) => fromSettings(name) ?? expandable[name];
     }
     return this.extrasEnv;
   }
@@ -255,7 +293,9 @@ class PluginResolver {
     let value = raw.value;
     let unexpandedValue: YamlValue | undefined;
     let source = raw.source;
-    if (raw.expandable && value !== null) {
+    // Only text with a `$` and collections can expand: the rest (most values) skip the work.
+    const expandable = typeof value === 'object' || (typeof value === 'string' && value.includes('$'));
+    if (raw.expandable && value !== null && expandable) {
       const expanded = expandSettingValue(value, this.expandableFor(extra), {
         strict: this.runtime.strict,
         context: () => {
@@ -273,14 +313,12 @@ class PluginResolver {
         source = aggregated.source;
       }
     }
-    const at = raw.locate;
     const origin = () => {
-      const position = at?.();
-      return position ? formatPosition(position) : fallbackOrigin;
+      const position = raw.locate?.();
+      if (position) return formatPosition(position);
+      if (raw.envVar) return `${raw.envVar} (${source === 'dotenv' ? '.env' : 'environment variable'})`;
+      return this.plugin.name;
     };
-    const fallbackOrigin = raw.envVar
-      ? `${raw.envVar} (${source === 'dotenv' ? '.env' : 'environment variable'})`
-      : `${this.plugin.name}`;
     const resolved: ResolvedSetting = {
       definition: def,
       name: def.name,
@@ -290,14 +328,39 @@ class PluginResolver {
       unexpandedValue,
       inheritedFrom: raw.inheritedFrom,
       inheritedSource: raw.inheritedSource,
+      locate: raw.locate,
       sensitive: isSensitive(def),
       extra,
-      get position() {
-        return at?.();
-      },
     };
     this.memo.set(def.name, resolved);
     return resolved;
+  }
+
+  /**
+   * The definitions whose names start with `key.`, in definition order. Indexed once, by every
+   * dotted prefix that names an object setting: scanning every definition for each object setting
+   * would make a plugin with many of them quadratic.
+   */
+  private nestedUnder(key: string): readonly SettingDefinition[] {
+    if (!this.nested) {
+      const all = [...this.definitions.settings, ...this.definitions.extras];
+      const objects = new Set(
+        all.filter((d) => d.kind === 'object').flatMap((d) => [d.name, ...(d.aliases ?? [])]),
+      );
+      const index = new Map<string, SettingDefinition[]>();
+      for (const definition of all) {
+        const name = definition.name;
+        for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
+          const prefix = name.slice(0, dot);
+          if (!objects.has(prefix)) continue;
+          const list = index.get(prefix);
+          if (list) list.push(definition);
+          else index.set(prefix, [definition]);
+        }
+      }
+      this.nested = index;
+    }
+    return this.nested.get(key) ?? [];
   }
 
   /** An object setting with no whole value gathers its nested keys from every store (meltano-semantics §5.3). */
@@ -305,12 +368,10 @@ class PluginResolver {
     def: SettingDefinition,
     extra: boolean,
   ): { value: YamlValue; source: SettingSource } | undefined {
-    const all = [...this.definitions.settings, ...this.definitions.extras];
     const obj: Record<string, YamlValue> = {};
     let best: SettingSource | undefined;
     for (const key of [def.name, ...(def.aliases ?? [])]) {
-      for (const nested of all) {
-        if (!nested.name.startsWith(`${key}.`)) continue;
+      for (const nested of this.nestedUnder(key)) {
         const rest = nested.name.slice(key.length + 1);
         if (rest in obj) continue;
         const r = this.resolve(nested, extra);

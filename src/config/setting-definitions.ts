@@ -1,4 +1,5 @@
 import type {
+  Environment,
   EnvironmentPluginEntry,
   PluginEntry,
   Project,
@@ -42,8 +43,42 @@ export interface PluginSettingDefinitions {
   readonly extras: readonly SettingDefinition[];
 }
 
+const pluginIndexes = new WeakMap<Project, Map<string, PluginEntry>>();
+const entryIndexes = new WeakMap<Environment, Map<string, EnvironmentPluginEntry>>();
+
+/**
+ * Lookups by `<type>/<name>` in a map built once per project or environment (they are immutable):
+ * resolution looks plugins up for every plugin and environment, and a scan each time would make
+ * a view of many plugins quadratic. The first entry of a name wins, as a scan would find it.
+ */
+function indexed<K extends object, T extends { readonly type: PluginType; readonly name: string }>(
+  cache: WeakMap<K, Map<string, T>>,
+  owner: K,
+  items: readonly T[],
+): Map<string, T> {
+  let index = cache.get(owner);
+  if (!index) {
+    index = new Map();
+    for (const item of items) {
+      const key = `${item.type}/${item.name}`;
+      if (!index.has(key)) index.set(key, item);
+    }
+    cache.set(owner, index);
+  }
+  return index;
+}
+
 export function findPlugin(project: Project, type: PluginType, name: string): PluginEntry | undefined {
-  return project.plugins.find((p) => p.type === type && p.name === name);
+  return indexed(pluginIndexes, project, project.plugins).get(`${type}/${name}`);
+}
+
+/** An environment's entry for a plugin (`config.plugins.<type>[]`), if it has one. */
+export function findEnvironmentEntry(
+  environment: Environment,
+  type: PluginType,
+  name: string,
+): EnvironmentPluginEntry | undefined {
+  return indexed(entryIndexes, environment, environment.plugins).get(`${type}/${name}`);
 }
 
 /** `config` plus extras as `_key` entries: what Meltano's stores look settings up in. */
@@ -53,9 +88,13 @@ export function configWithExtras(config: YamlMap, extras: YamlMap): YamlMap {
   return out;
 }
 
-function customSettings(existing: readonly SettingDefinition[], config: YamlMap): SettingDefinition[] {
+/** Settings for the keys of a flattened store that no definition names. */
+function customSettings(
+  existing: readonly SettingDefinition[],
+  flat: Readonly<Record<string, YamlValue>>,
+): SettingDefinition[] {
   const names = new Set(existing.map((d) => d.name));
-  return Object.entries(flatten(config))
+  return Object.entries(flat)
     .filter(([key]) => !names.has(key))
     .map(([key, value]) => ({ name: key, kind: inferKind(value), custom: true }));
 }
@@ -68,28 +107,68 @@ function regularSettings(project: Project, plugin: PluginEntry): SettingDefiniti
     : (project.lockedDefinitions.get(`${plugin.type}/${plugin.name}`)?.settings ?? []);
   const ownNames = new Set(plugin.settings.map((d) => d.name));
   const defined = [...base.filter((d) => !ownNames.has(d.name)), ...plugin.settings];
-  return [...defined, ...customSettings(defined, plugin.config)];
+  return [...defined, ...customSettings(defined, flatten(plugin.config))];
 }
 
 function extraSettings(project: Project, plugin: PluginEntry): SettingDefinition[] {
   const parent =
     plugin.inheritFrom !== undefined ? findPlugin(project, plugin.type, plugin.inheritFrom) : undefined;
   const base = parent ? extraSettings(project, parent) : [...(EXTRA_SETTINGS[plugin.type] ?? [])];
-  return [...base, ...customSettings(base, configWithExtras({}, plugin.extras))];
+  return [...base, ...customSettings(base, flatten(configWithExtras({}, plugin.extras)))];
 }
 
+const definitionCache = new WeakMap<
+  Project,
+  WeakMap<PluginEntry, WeakMap<object, PluginSettingDefinitions>>
+>();
+const NO_ENTRY = {};
+const flatStores = new WeakMap<object, Readonly<Record<string, YamlValue>>>();
+
+/**
+ * A plugin's (or an environment entry's) `config` and extras flattened to dotted keys: the store
+ * resolution reads a setting from. Computed once per entry, since the project does not change.
+ */
+export function flatStore(entry: PluginEntry | EnvironmentPluginEntry): Readonly<Record<string, YamlValue>> {
+  let flat = flatStores.get(entry);
+  if (!flat) {
+    flat = flatten(configWithExtras(entry.config, entry.extras));
+    flatStores.set(entry, flat);
+  }
+  return flat;
+}
+
+/**
+ * The setting definitions of a plugin, with an environment's orphans when given its entry.
+ * Computed once per project, plugin and entry (they do not change once loaded): a configuration
+ * view asks again for each environment, and each time costs as much as the plugin has keys.
+ */
 export function pluginSettingDefinitions(
   project: Project,
   plugin: PluginEntry,
   environmentEntry?: EnvironmentPluginEntry,
 ): PluginSettingDefinitions {
+  const byPlugin = definitionCache.get(project) ?? new WeakMap();
+  definitionCache.set(project, byPlugin);
+  const byEntry = byPlugin.get(plugin) ?? new WeakMap();
+  byPlugin.set(plugin, byEntry);
+  const key = environmentEntry ?? NO_ENTRY;
+  let definitions = byEntry.get(key);
+  if (!definitions) {
+    definitions = computeDefinitions(project, plugin, environmentEntry);
+    byEntry.set(key, definitions);
+  }
+  return definitions;
+}
+
+function computeDefinitions(
+  project: Project,
+  plugin: PluginEntry,
+  environmentEntry: EnvironmentPluginEntry | undefined,
+): PluginSettingDefinitions {
   const settings = regularSettings(project, plugin);
   const extras = extraSettings(project, plugin);
   if (!environmentEntry) return { settings, extras };
-  const orphans = customSettings(
-    [...settings, ...extras],
-    configWithExtras(environmentEntry.config, environmentEntry.extras),
-  );
+  const orphans = customSettings([...settings, ...extras], flatStore(environmentEntry));
   return {
     settings: [...settings, ...orphans.filter((d) => !d.name.startsWith('_'))],
     extras: [...extras, ...orphans.filter((d) => d.name.startsWith('_'))],

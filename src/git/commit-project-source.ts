@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { SluiceError } from '../errors.js';
-import { globToRegExp } from '../project/glob.js';
+import { globMatcher } from '../project/glob.js';
+import { PROJECT_LIMITS, projectTooLarge } from '../project/limits.js';
 import type { ProjectSource } from '../project/project-source.js';
 import { readObjects } from './read-objects.js';
 import { listTreeEntries, REGULAR_FILE_MODES, type TreeEntry } from './tree-entries.js';
@@ -9,7 +10,7 @@ import { listTreeEntries, REGULAR_FILE_MODES, type TreeEntry } from './tree-entr
  * The files a project load can read: YAML (`meltano.yml` and what `include_paths` names) and
  * plugin lock files. Other files stay in Git: a project has no reason to read them.
  */
-const PRELOADED = [/\.ya?ml$/i, globToRegExp('plugins/**/*.lock')];
+const PRELOADED = [/\.ya?ml$/i, globMatcher('plugins/**/*.lock')];
 
 /**
  * A `ProjectSource` over one commit of a bare repository, so that `loadProject` reads a project
@@ -18,6 +19,8 @@ const PRELOADED = [/\.ya?ml$/i, globToRegExp('plugins/**/*.lock')];
  * for all of them. Paths in messages are the paths in the repository (`meltano.yml:3:5`);
  * `root` (shown where a message names the project) is `display`, by default `<repo>@<commit>`.
  * Symbolic links and submodules are not files here: Git stores a link's target, not its content.
+ * A file over `PROJECT_LIMITS.fileBytes` is not fetched (the tree says its size): reading it is
+ * refused with `project_too_large`, so that a pushed gigabyte never reaches memory.
  */
 export async function commitProjectSource(
   repo: string,
@@ -36,7 +39,8 @@ export async function commitProjectSource(
   }
   for (const names of folders.values()) names.sort();
 
-  const wanted = entries.filter((e) => isFile(e) && PRELOADED.some((pattern) => pattern.test(e.path)));
+  const readable = entries.filter((e) => isFile(e) && PRELOADED.some((pattern) => pattern.test(e.path)));
+  const { wanted, refused } = withinLimits(readable);
   const objects = await readObjects(
     repo,
     wanted.map((e) => e.oid),
@@ -56,6 +60,8 @@ export async function commitProjectSource(
       if (entry === undefined) return undefined;
       const text = texts.get(clean);
       if (text !== undefined) return text;
+      const limit = refused.get(clean);
+      if (limit) throw projectTooLarge(limit.limit, limit.value, { file: clean });
       throw new SluiceError(
         'project_invalid',
         isFile(entry)
@@ -65,7 +71,7 @@ export async function commitProjectSource(
       );
     },
     glob(pattern) {
-      const matcher = globToRegExp(pattern);
+      const matcher = globMatcher(pattern);
       return entries
         .map((e) => e.path)
         .filter((path) => matcher.test(path))
@@ -83,6 +89,33 @@ export async function commitProjectSource(
       return path;
     },
   };
+}
+
+/**
+ * Which of the readable files to fetch: none over `fileBytes`, and no more than
+ * `repositoryYamlBytes` in all (`meltano.yml` and lock files first), since they are fetched
+ * before the load knows which ones `include_paths` names. The others are refused if read.
+ */
+function withinLimits(readable: readonly TreeEntry[]): {
+  wanted: TreeEntry[];
+  refused: Map<string, { limit: 'fileBytes' | 'repositoryYamlBytes'; value: number }>;
+} {
+  const rank = (e: TreeEntry) => (e.path === 'meltano.yml' ? 0 : e.path.endsWith('.lock') ? 1 : 2);
+  const ordered = [...readable].sort((a, b) => rank(a) - rank(b));
+  const wanted: TreeEntry[] = [];
+  const refused = new Map<string, { limit: 'fileBytes' | 'repositoryYamlBytes'; value: number }>();
+  let total = 0;
+  for (const entry of ordered) {
+    if (entry.size > PROJECT_LIMITS.fileBytes) {
+      refused.set(entry.path, { limit: 'fileBytes', value: entry.size });
+    } else if (total + entry.size > PROJECT_LIMITS.repositoryYamlBytes) {
+      refused.set(entry.path, { limit: 'repositoryYamlBytes', value: total + entry.size });
+    } else {
+      total += entry.size;
+      wanted.push(entry);
+    }
+  }
+  return { wanted, refused };
 }
 
 function isFile(entry: TreeEntry): boolean {

@@ -1,4 +1,5 @@
 import { errorAt, type SourcePosition } from '../errors.js';
+import { PROJECT_LIMITS, projectTooLarge } from './limits.js';
 import type { ProjectWarning } from './model.js';
 import type { ProjectSource } from './project-source.js';
 
@@ -25,6 +26,11 @@ export function expandIncludePaths(
   const seen = new Set<string>([rootFile]);
   const files: string[] = [];
   const warnings: ProjectWarning[] = [];
+  // Each pattern is matched against the whole tree: their number is bounded, as the files they reach are.
+  if (patterns.length > PROJECT_LIMITS.includePatterns) {
+    const position = positions[PROJECT_LIMITS.includePatterns] ?? { file: source.display(rootFile) };
+    throw projectTooLarge('includePatterns', patterns.length, position);
+  }
   patterns.forEach((pattern, i) => {
     const position = positions[i] ?? { file: source.display(rootFile), line: 1, column: 1 };
     if (pattern.startsWith('/') || pattern.split(/[\\/]/).includes('..')) {
@@ -65,6 +71,8 @@ export function expandIncludePaths(
         );
       }
       files.push(path);
+      if (files.length > PROJECT_LIMITS.includedFiles)
+        throw projectTooLarge('includedFiles', null, position, `at ${path}`);
     }
   });
   return { files, warnings };

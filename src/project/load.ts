@@ -1,6 +1,13 @@
 import { errorAt, formatPosition, SluiceError, type SourcePosition } from '../errors.js';
 import { PROJECT_FILE } from './find-root.js';
 import { expandIncludePaths } from './include-paths.js';
+import {
+  checkSettingName,
+  PROJECT_LIMITS,
+  type ProjectBudget,
+  projectBudget,
+  projectTooLarge,
+} from './limits.js';
 import { readLockedDefinitions } from './lock-files.js';
 import type { EnvBlock, PluginEntry, Project, ProjectWarning, YamlMap, YamlValue } from './model.js';
 import { describePluginType } from './plugin-types.js';
@@ -12,15 +19,18 @@ import { parseYamlFile } from './yaml-file.js';
  * Loads a Meltano project: `meltano.yml`, then every file its `include_paths` reach, merged as
  * Meltano merges them (lists concatenated, mappings merged, later scalars win), then checked:
  * duplicate names, `inherit_from` targets and cycles. Unknown keys are kept, never rejected.
+ * A project over one of `PROJECT_LIMITS` is refused (`project_too_large`) as soon as it passes it.
  */
-export function loadProject(source: ProjectSource): Project {
+export function loadProject(projectSource: ProjectSource): Project {
+  const budget = projectBudget();
+  const source = chargedSource(projectSource, budget);
   const rootText = source.read(PROJECT_FILE);
   if (rootText === undefined) {
     throw new SluiceError('project_not_found', `No ${PROJECT_FILE} in ${source.root}.`, {
       root: source.root,
     });
   }
-  const rootContents = readProjectFile(parseYamlFile(source.display(PROJECT_FILE), rootText), PROJECT_FILE);
+  const rootContents = readProjectFile(parsed(source, budget, PROJECT_FILE, rootText), PROJECT_FILE);
   const includes = rootContents.includePaths
     ? expandIncludePaths(
         source,
@@ -30,7 +40,7 @@ export function loadProject(source: ProjectSource): Project {
       )
     : { files: [], warnings: [] };
   const included = includes.files.map((path) =>
-    readProjectFile(parseYamlFile(source.display(path), source.read(path) ?? ''), path),
+    readProjectFile(parsed(source, budget, path, source.read(path) ?? ''), path),
   );
   const all = [rootContents, ...included];
   const warnings: ProjectWarning[] = [...includes.warnings];
@@ -45,6 +55,15 @@ export function loadProject(source: ProjectSource): Project {
   rejectDuplicates(environments.map((e) => withKey(e, e.name, `environment '${e.name}'`)));
   rejectDuplicates(schedules.map((s) => withKey(s, s.name, `schedule '${s.name}'`)));
   rejectDuplicates(jobs.map((j) => withKey(j, j.name, `job '${j.name}'`)));
+
+  for (const plugin of plugins) {
+    for (const setting of plugin.settings) {
+      for (const name of [setting.name, ...(setting.aliases ?? [])]) {
+        // The position costs a second parse: only read when the name is refused.
+        if (name.split('.').length > PROJECT_LIMITS.depth) checkSettingName(name, setting.position);
+      }
+    }
+  }
 
   const byKey = new Map(plugins.map((p) => [`${p.type}/${p.name}`, p]));
   for (const plugin of plugins) {
@@ -72,6 +91,10 @@ export function loadProject(source: ProjectSource): Project {
         );
       }
       chain.push(current.name);
+      // Also keeps this walk, run for every plugin, linear in the number of plugins.
+      if (chain.length > PROJECT_LIMITS.inheritance) {
+        throw projectTooLarge('inheritance', null, plugin.locateKey('inherit_from'), `from '${plugin.name}'`);
+      }
     }
   }
 
@@ -110,9 +133,32 @@ export function loadProject(source: ProjectSource): Project {
     schedules,
     jobs,
     extras: rest,
-    lockedDefinitions: readLockedDefinitions(source, plugins),
+    lockedDefinitions: readLockedDefinitions(source, plugins, budget),
     warnings,
   };
+}
+
+/** The source with every file it reads charged to the project's budget (bytes per file and in all). */
+function chargedSource(source: ProjectSource, budget: ProjectBudget): ProjectSource {
+  return {
+    root: source.root,
+    read(path) {
+      const text = source.read(path);
+      if (text !== undefined) budget.chargeFile(source.display(path), text);
+      return text;
+    },
+    glob: (pattern) => source.glob(pattern),
+    list: (dir) => source.list(dir),
+    checkInclude: (path) => source.checkInclude(path),
+    display: (path) => source.display(path),
+  };
+}
+
+/** Parses one project file and charges its keys to the project. */
+function parsed(source: ProjectSource, budget: ProjectBudget, path: string, text: string) {
+  const yaml = parseYamlFile(source.display(path), text);
+  budget.chargeKeys(yaml.path, yaml.keys);
+  return yaml;
 }
 
 function stringOrNull(value: YamlValue | undefined): string | null {

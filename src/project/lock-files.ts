@@ -1,4 +1,5 @@
-import type { LockedDefinition, PluginEntry, SettingDefinition, SettingKind } from './model.js';
+import { checkSettingName, measureValue, type ProjectBudget } from './limits.js';
+import type { LockedDefinition, PluginEntry, SettingDefinition, SettingKind, YamlValue } from './model.js';
 import type { ProjectSource } from './project-source.js';
 
 /**
@@ -10,6 +11,7 @@ import type { ProjectSource } from './project-source.js';
 export function readLockedDefinitions(
   source: ProjectSource,
   plugins: readonly PluginEntry[],
+  budget: ProjectBudget,
 ): Map<string, LockedDefinition> {
   const out = new Map<string, LockedDefinition>();
   const listings = new Map<string, string[]>();
@@ -34,9 +36,15 @@ export function readLockedDefinitions(
     } catch {
       continue; // A broken lock file only costs us the definition; Meltano would refetch it.
     }
+    // Its values become setting defaults: they count against the project's limits like YAML does.
+    const shown = source.display(chosen);
+    budget.chargeKeys(shown, measureValue(parsed as YamlValue, shown).keys);
     const { settings, capabilities } = (parsed ?? {}) as { settings?: unknown; capabilities?: unknown };
+    const definitions = Array.isArray(settings) ? settings.filter(isSettingLike).map(toDefinition) : [];
+    for (const d of definitions)
+      for (const name of [d.name, ...(d.aliases ?? [])]) checkSettingName(name, { file: shown });
     out.set(`${plugin.type}/${plugin.name}`, {
-      settings: Array.isArray(settings) ? settings.filter(isSettingLike).map(toDefinition) : [],
+      settings: definitions,
       ...(Array.isArray(capabilities)
         ? { capabilities: capabilities.filter((c): c is string => typeof c === 'string') }
         : {}),

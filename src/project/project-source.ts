@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { globBase, globToRegExp } from './glob.js';
+import { globBase, globMatcher } from './glob.js';
 
 /** Why a path named by `include_paths` cannot be read. */
 export type IncludeProblem = 'missing' | 'outside' | 'not_a_file';
@@ -54,7 +54,7 @@ export function folderSource(root: string): ProjectSource {
       }
     },
     glob(pattern) {
-      const matcher = globToRegExp(pattern);
+      const matcher = globMatcher(pattern);
       const recursive = pattern.includes('**');
       const depth = pattern.split('/').length;
       const out: string[] = [];

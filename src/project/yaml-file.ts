@@ -1,6 +1,7 @@
 import jsYaml from 'js-yaml';
 import type { Document, Node } from 'yaml';
 import { errorAt, type SourcePosition } from '../errors.js';
+import { checkFileBytes, measureValue, PROJECT_LIMITS, projectTooLarge } from './limits.js';
 import type { YamlValue } from './model.js';
 import { yamlLibrary } from './yaml-library.js';
 
@@ -31,6 +32,8 @@ export interface YamlFile {
   readonly path: string;
   readonly text: string;
   readonly value: YamlValue;
+  /** Mapping keys and list items in `value`, aliases expanded. */
+  readonly keys: number;
   /**
    * 1-based line and column of the value at `path` (of its key, with `key: true`). The positions
    * come from a second, slower parse that runs only when a message needs one.
@@ -41,21 +44,32 @@ export interface YamlFile {
 /**
  * Parses YAML text; a syntax error is reported with file, line and column. Values are read with
  * js-yaml (fast: the CLI reads every project file on each start); the `yaml` package's Document,
- * which knows where every node is, is built only when a position is asked for.
+ * which knows where every node is, is built only when a position is asked for. The text is
+ * untrusted: a file over `PROJECT_LIMITS` (bytes, nesting, aliases, keys, size once aliases are
+ * expanded) is refused with `project_too_large`, and the parse stops as soon as it passes one.
  */
 export function parseYamlFile(path: string, text: string): YamlFile {
+  checkFileBytes(path, text);
   let value: YamlValue;
   try {
-    value = (jsYaml.load(text, { schema: SCHEMA, filename: path }) ?? null) as YamlValue;
+    value = (jsYaml.load(text, {
+      schema: SCHEMA,
+      filename: path,
+      listener: limitListener(path),
+      // Our listener refuses deep nesting first, with our error; js-yaml's own guard stays as a backstop.
+      maxDepth: PROJECT_LIMITS.depth + 3,
+      maxTotalMergeKeys: PROJECT_LIMITS.mergedKeys,
+    } as LimitedLoadOptions) ?? null) as YamlValue;
   } catch (error) {
     if (!(error instanceof jsYaml.YAMLException)) throw error;
     const mark = error.mark;
-    throw errorAt(
-      'yaml_syntax',
-      { file: path, line: (mark?.line ?? 0) + 1, column: (mark?.column ?? 0) + 1 },
-      `invalid YAML: ${error.reason}. Fix the syntax and try again.`,
-    );
+    const position = { file: path, line: (mark?.line ?? 0) + 1, column: (mark?.column ?? 0) + 1 };
+    if (error.reason.startsWith('merge keys exceeded maxTotalMergeKeys'))
+      throw projectTooLarge('mergedKeys', null, position);
+    throw errorAt('yaml_syntax', position, `invalid YAML: ${error.reason}. Fix the syntax and try again.`);
   }
+  // Aliases are shared objects in `value`: measuring it costs what the text costs, not what it expands to.
+  const { keys } = measureValue(value, path);
   let located: { doc: Document.Parsed; lineStarts: number[] } | undefined;
   const positionOf = (valuePath: ValuePath, options: { key?: boolean } = {}): SourcePosition => {
     if (!located) {
@@ -69,7 +83,37 @@ export function parseYamlFile(path: string, text: string): YamlFile {
     const offset = nodeOffset(located.doc, valuePath, options.key === true);
     return { file: path, ...lineColumn(located.lineStarts, offset) };
   };
-  return { path, text, value, positionOf };
+  return { path, text, value, keys, positionOf };
+}
+
+/** js-yaml's load options, with the guards its type declarations do not list yet. */
+type LimitedLoadOptions = jsYaml.LoadOptions & { maxDepth: number; maxTotalMergeKeys: number };
+
+/** What the listener reads of js-yaml's parser state (`depth` is missing from its declarations). */
+type ParserState = jsYaml.State & { readonly depth: number };
+
+/**
+ * Counts nesting and aliases while js-yaml parses, and stops the parse at the first node past a
+ * limit. An alias is the one node js-yaml closes without a kind of its own: its result is the
+ * anchored value itself (js-yaml's `composeNode`), which is also why aliases cost nothing to parse.
+ */
+function limitListener(file: string): (event: jsYaml.EventType, state: jsYaml.State) => void {
+  let aliases = 0;
+  const at = (state: jsYaml.State): SourcePosition => ({
+    file,
+    line: state.line + 1,
+    column: state.position - state.lineStart + 1,
+  });
+  return (event, state) => {
+    if (event === 'open') {
+      // js-yaml counts the document as depth 1 and a scalar as a level: a mapping of scalars is 2.
+      if ((state as ParserState).depth > PROJECT_LIMITS.depth + 1)
+        throw projectTooLarge('depth', null, at(state));
+      return;
+    }
+    if (state.kind === null && state.result !== null && ++aliases > PROJECT_LIMITS.aliases)
+      throw projectTooLarge('aliases', null, at(state));
+  };
 }
 
 function nodeOffset(doc: Document.Parsed, valuePath: ValuePath, key: boolean): number {

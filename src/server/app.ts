@@ -6,6 +6,7 @@ import { Scheduler } from '../schedules/scheduler.js';
 import type { SecretKey } from '../secrets/secret-key.js';
 import { type SecretContext, secretEnvFor, secretValues } from '../secrets/secret-service.js';
 import type { Store } from '../store/open-store.js';
+import { startProjectWorkers } from '../workspaces/project-workers.js';
 import { hideServerPaths } from './hide-server-paths.js';
 import { errorBody, handleError } from './http-errors.js';
 import { installRequestGuards, requestValidatorCompiler } from './request-validation.js';
@@ -60,6 +61,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     store: options.store,
     reposDir: options.reposDir,
     secretKey: options.secretKey,
+    // Loading pushed projects and computing their views, off the request thread (see there).
+    projectWorkers: startProjectWorkers(),
     get publicUrl() {
       return typeof publicUrl === 'function' ? publicUrl() : publicUrl;
     },
@@ -121,6 +124,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await scheduler.stop();
     await runs.close();
   });
+  app.addHook('onClose', async () => context.projectWorkers?.close());
   stateRoutes(app, context);
   gitRoutes(app, context);
   webAppRoutes(app);

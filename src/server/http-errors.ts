@@ -13,6 +13,9 @@ const STATUS: Record<SluiceErrorCode, number> = {
   setting_conflict: 422,
   env_var_not_set: 422,
   project_not_found: 409,
+  project_too_large: 422,
+  // The server could not finish the work now (a worker died, or the server is stopping): retry.
+  worker_unavailable: 503,
   environment_not_found: 400,
   environment_exists: 409,
   environment_invalid: 400,

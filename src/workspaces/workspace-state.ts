@@ -1,10 +1,15 @@
 import { SluiceError } from '../errors.js';
-import { resolveRef } from '../git/bare-repository.js';
-import { commitProjectSource } from '../git/commit-project-source.js';
-import { loadProject } from '../project/load.js';
+import { branchHead } from '../git/branch-head.js';
 import type { Project } from '../project/model.js';
 import { updateWorkspace, type WorkspaceRow } from '../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from './context.js';
+import {
+  cachedProjectLoader,
+  type ProjectAt,
+  type ProjectTask,
+  type ProjectTaskResult,
+  runProjectTask,
+} from './project-tasks.js';
 
 /** Why the project on `main` cannot be used, where, and in which commit. */
 export interface ConfigError {
@@ -34,25 +39,40 @@ export function workspaceStatus(row: WorkspaceRow): WorkspaceStatus {
   };
 }
 
-const cache = new Map<string, Project>();
-const CACHE_SIZE = 64;
+/** Projects loaded on the request thread, for the work that needs the project itself (runs, schedules). */
+const loadInThread = cachedProjectLoader(64);
 
-/** Loads the project at one commit of a workspace's repository (cached: commits do not change). */
+/** Where the project of a workspace's commit is, for a project task. */
+export function projectAt(context: WorkspaceContext, row: WorkspaceRow, commit: string): ProjectAt {
+  return {
+    repo: repositoryPath(context, row.repository_name),
+    commit,
+    display: `${row.repository_name}@${commit.slice(0, 7)}`,
+  };
+}
+
+/**
+ * Runs a project task in the server's project workers, or in-thread where the context has none.
+ * Both run the same code and answer alike, errors included.
+ */
+export function runProjectTaskFor<T extends ProjectTask>(
+  context: WorkspaceContext,
+  task: T,
+): Promise<ProjectTaskResult<T>> {
+  return context.projectWorkers ? context.projectWorkers.run(task) : runProjectTask(task, loadInThread);
+}
+
+/**
+ * Loads the project at one commit of a workspace's repository, on this thread (cached: commits
+ * do not change). For commits the workers have already checked: `last_good_commit`, or a
+ * `checked_commit` without an error, whose projects are within `PROJECT_LIMITS`.
+ */
 export async function loadProjectAt(
   context: WorkspaceContext,
   row: WorkspaceRow,
   commit: string,
 ): Promise<Project> {
-  const repo = repositoryPath(context, row.repository_name);
-  const key = `${repo}@${commit}`;
-  const cached = cache.get(key);
-  if (cached) return cached;
-  const project = loadProject(
-    await commitProjectSource(repo, commit, `${row.repository_name}@${commit.slice(0, 7)}`),
-  );
-  cache.set(key, project);
-  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-  return project;
+  return loadInThread(projectAt(context, row, commit));
 }
 
 /**
@@ -64,7 +84,7 @@ export async function refreshWorkspaceState(
   context: WorkspaceContext,
   row: WorkspaceRow,
 ): Promise<WorkspaceRow> {
-  const head = await resolveRef(repositoryPath(context, row.repository_name), 'refs/heads/main');
+  const head = await branchHead(repositoryPath(context, row.repository_name), 'main');
   if (head === row.checked_commit) return row;
   let changes: Pick<WorkspaceRow, 'checked_commit' | 'last_good_commit' | 'config_error'>;
   if (head === null) {
@@ -79,10 +99,12 @@ export async function refreshWorkspaceState(
     };
   } else {
     try {
-      await loadProjectAt(context, row, head);
+      // In a worker: a pushed project is untrusted, and loading it may take long or be refused.
+      await runProjectTaskFor(context, { kind: 'check', at: projectAt(context, row, head) });
       changes = { checked_commit: head, last_good_commit: head, config_error: null };
     } catch (error) {
-      if (!(error instanceof SluiceError)) throw error;
+      // Not the project's fault (the server is stopping, a worker died): nothing is recorded.
+      if (!(error instanceof SluiceError) || error.code === 'worker_unavailable') throw error;
       const { file, line, column } = error.details as { file?: string; line?: number; column?: number };
       const configError: ConfigError = {
         code: error.code,
