@@ -186,11 +186,19 @@ export async function openForReading(
 ): Promise<FileHandle> {
   if (!scope.confined) return open(path, 'r');
   // Non-blocking, so a FIFO answers at once (and is refused as not a regular file).
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
-    (cause: unknown) => {
-      throw fileSystemError(cause, where);
-    },
-  );
+  return openChecked(scope, path, constants.O_RDONLY | constants.O_NONBLOCK, where);
+}
+
+/** Opens `path` without following a link, and keeps the handle only if what was opened passes `checkOpened`. */
+async function openChecked(
+  scope: PathScope,
+  path: string,
+  flags: number,
+  where: PathSetting,
+): Promise<FileHandle> {
+  const handle = await open(path, flags | constants.O_NOFOLLOW, 0o666).catch((cause: unknown) => {
+    throw fileSystemError(cause, where);
+  });
   try {
     await checkOpened(scope, handle, where);
     return handle;
@@ -250,18 +258,7 @@ export async function openForWriting(
   if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
     throw outsideError(where, "cannot name a file: it must be one file name, without '/', '\\' or '..'");
   }
-  const handle = await open(join(folder, name), flags | constants.O_NOFOLLOW, 0o666).catch(
-    (cause: unknown) => {
-      throw fileSystemError(cause, where);
-    },
-  );
-  try {
-    await checkOpened(scope, handle, where);
-    return handle;
-  } catch (error) {
-    await handle.close();
-    throw error;
-  }
+  return openChecked(scope, join(folder, name), flags, where);
 }
 
 /**

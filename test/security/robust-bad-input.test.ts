@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -319,8 +319,11 @@ describe.each(kinds)('hostile input answers 4xx, never 500 (%s)', (kind) => {
   });
 
   it("never shows the server's data folder in an error, even a git failure's", async () => {
-    // A repository damaged on disk (a full disk, an operator's mistake) makes git fail.
-    rmSync(join(t.dataDir, 'repos', `${mine.repositoryName}.git`, 'HEAD'));
+    // A repository damaged on disk (a full disk, an operator's mistake) makes git fail. The branch
+    // file changes too, so that the server cannot answer from the head it remembers.
+    const repository = join(t.dataDir, 'repos', `${mine.repositoryName}.git`);
+    rmSync(join(repository, 'HEAD'));
+    writeFileSync(join(repository, 'refs', 'heads', 'main'), 'damaged\n');
     const answer = await send(t.url, 'GET', `/api/v1/workspaces/${mine.id}`, { token: hostile });
     expect(answer.status).toBe(500);
     expect(JSON.parse(answer.body).error.code).toBe('git_failed');
