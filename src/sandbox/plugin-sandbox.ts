@@ -64,7 +64,11 @@ export async function preparePluginSandbox(options: {
 }): Promise<PluginSandbox> {
   const { settings } = options;
   const dataDir = resolve(options.dataDir);
-  const python = await pythonInstallation(process.env);
+  // Both probes start programs (python3 through a pyenv shim takes a good part of a second): at once.
+  const [python, problem] = await Promise.all([
+    pythonInstallation(process.env),
+    settings.mode === 'off' ? undefined : bubblewrapProblem(settings.bubblewrap),
+  ]);
   const systemPath = '/usr/local/bin:/usr/bin:/bin';
   const path = python && !python.bin.startsWith('/usr/') ? `${python.bin}:${systemPath}` : systemPath;
   if (settings.mode === 'off') {
@@ -74,7 +78,6 @@ export async function preparePluginSandbox(options: {
       commandFor: (p) => ({ file: p.command[0] as string, args: p.command.slice(1) }),
     };
   }
-  const problem = await bubblewrapProblem(settings.bubblewrap);
   const folder = join(dataDir, 'sandbox');
   mkdirSync(folder, { recursive: true, mode: 0o700 });
   const uid = process.getuid?.() ?? 65534;
