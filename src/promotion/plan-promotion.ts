@@ -1,14 +1,11 @@
-import { resolvePlugin } from '../config/resolve.js';
 import { SluiceError } from '../errors.js';
 import { readBlob, resolveRef } from '../git/bare-repository.js';
-import { commitProjectSource } from '../git/commit-project-source.js';
 import { runGit } from '../git/run-git.js';
-import { loadProject } from '../project/load.js';
-import type { Project } from '../project/model.js';
 import type { WorkspaceRow } from '../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from '../workspaces/context.js';
 import { ownedKeys } from '../workspaces/workspace-service.js';
-import { type ConfigDiff, configDiff } from './config-diff.js';
+import { projectAt, runProjectTaskFor } from '../workspaces/workspace-state.js';
+import type { ConfigDiff } from './config-diff.js';
 import { mergeTheirs, type PolicyConflict, replaceInTree } from './git-merge.js';
 import type { MergeOverride } from './merge-values.js';
 import { mergeYamlText } from './merge-yaml-text.js';
@@ -72,9 +69,15 @@ async function textAt(repo: string, commit: string | null, path: string): Promis
   return (await readBlob(repo, commit, path)) ?? null;
 }
 
-async function projectAt(repo: string, treeish: string, label: string): Promise<Project | null> {
+/** The files a workspace's project is read from at `commit`, or null when it does not load. */
+async function projectFilesAt(
+  context: WorkspaceContext,
+  workspace: WorkspaceRow,
+  commit: string,
+): Promise<readonly string[] | null> {
   try {
-    return loadProject(await commitProjectSource(repo, treeish, label));
+    return (await runProjectTaskFor(context, { kind: 'check', at: projectAt(context, workspace, commit) }))
+      .files;
   } catch (error) {
     if (error instanceof SluiceError) return null;
     throw error;
@@ -158,21 +161,12 @@ export async function planPromotion(
   const warnings: PromotionWarning[] = [];
 
   // meltano.yml and the files it includes: merged by meaning, over Git's line merge.
-  const sourceProject = await projectAt(
-    repo,
-    sourceCommit,
-    `${source.repository_name}@${sourceCommit.slice(0, 7)}`,
-  );
-  const targetProject = await projectAt(
-    repo,
-    targetCommit,
-    `${target.repository_name}@${targetCommit.slice(0, 7)}`,
-  );
-  const yamlFiles = new Set([
-    'meltano.yml',
-    ...(sourceProject?.files ?? []),
-    ...(targetProject?.files ?? []),
+  // Projects load in the project workers: a project within the limits may still take seconds.
+  const [sourceFiles, targetFiles] = await Promise.all([
+    projectFilesAt(context, source, sourceCommit),
+    projectFilesAt(context, target, targetCommit),
   ]);
+  const yamlFiles = new Set(['meltano.yml', ...(sourceFiles ?? []), ...(targetFiles ?? [])]);
   const blobs: Record<string, { mode: string; oid: string } | null> = {};
   const overrides: { file: string; override: MergeOverride }[] = [];
   for (const file of yamlFiles) {
@@ -207,12 +201,12 @@ export async function planPromotion(
   // Files only the target has: they stay, unless asked to go (and the source never had them since the base).
   const inTree = async (treeish: string) =>
     new Set(await lines(repo, ['ls-tree', '-r', '-z', '--name-only', treeish]));
-  const [targetFiles, sourceFiles, baseFiles] = await Promise.all([
+  const [targetTree, sourceTree, baseTree] = await Promise.all([
     inTree(targetCommit),
     inTree(sourceCommit),
     base ? inTree(base) : Promise.resolve(new Set<string>()),
   ]);
-  const targetOnly = [...targetFiles].filter((f) => !sourceFiles.has(f) && !baseFiles.has(f));
+  const targetOnly = [...targetTree].filter((f) => !sourceTree.has(f) && !baseTree.has(f));
   if (options.deleteTargetOnly && targetOnly.length > 0) {
     tree = await replaceInTree(repo, tree, Object.fromEntries(targetOnly.map((f) => [f, null])));
   } else {
@@ -284,65 +278,20 @@ export async function planPromotion(
     });
   }
 
-  // The configuration pipelines will run with in the target's active environment.
-  let resultProject: Project | null = null;
-  try {
-    resultProject = loadProject(await commitProjectSource(repo, tree, `${target.repository_name}@promotion`));
-  } catch (error) {
-    if (!(error instanceof SluiceError)) throw error;
-    // Nothing else checks the result: a line merge or a broken source would stop every pipeline.
-    if (error.code !== 'project_not_found' || targetProject) {
-      warnings.push({
-        code: 'result_invalid',
-        path: typeof error.details.file === 'string' ? error.details.file : undefined,
-        message: `The merged project does not load, so no pipeline of the target could run: ${error.message}`,
-      });
-    }
-  }
-  const active = target.active_environment;
-  if (resultProject && active && !resultProject.environments.some((e) => e.name === active)) {
-    warnings.push({
-      code: 'environment_missing',
-      message: `The target's active environment '${active}' is not defined in the merged meltano.yml; its pipelines could not run.`,
-    });
-  }
-  const emptyProject = targetProject ?? resultProject;
-  const diffIn = (environment: string | null) =>
-    resultProject && emptyProject
-      ? configDiff(
-          targetProject ?? { ...emptyProject, plugins: [], schedules: [], jobs: [] },
-          resultProject,
-          environment,
-        )
-      : { environment, plugins: [], schedules: [], jobs: [] };
-  const activeInResult = active && resultProject?.environments.some((e) => e.name === active) ? active : null;
-  const diff = diffIn(activeInResult);
-  // State is kept per workspace and environment (never copied by a promotion): a pipeline that is
-  // new here starts from nothing, i.e. a full extraction on its first run.
-  for (const change of [...diff.jobs, ...diff.schedules]) {
-    if (change.status !== 'added') continue;
-    warnings.push({
-      code: 'new_pipeline_state',
-      message: `'${change.name}' is new in ${target.name}: its pipelines have no state in '${activeInResult ?? 'no environment'}' and will start with a full extraction.`,
-    });
-  }
-  if (resultProject) {
-    for (const plugin of resultProject.plugins) {
-      const groups = plugin.raw.settings_group_validation;
-      if (!Array.isArray(groups) || groups.length === 0) continue;
-      const environment = resultProject.environments.find((e) => e.name === activeInResult) ?? null;
-      const resolved = resolvePlugin(resultProject, environment, plugin, { shell: {}, dotenv: {} });
-      const hasValue = (name: unknown) =>
-        resolved.settings.some((s) => s.name === name && s.value !== null && s.value !== '');
-      const satisfied = groups.some((group) => Array.isArray(group) && group.every(hasValue));
-      if (!satisfied) {
-        warnings.push({
-          code: 'required_setting_missing',
-          message: `${plugin.name} needs one of these setting groups in '${activeInResult ?? 'no environment'}': ${groups.map((g) => (Array.isArray(g) ? g.join(' + ') : String(g))).join(' or ')}; none has all its values. Secrets come from the workspace's secrets at run time.`,
-        });
-      }
-    }
-  }
+  // The configuration pipelines will run with in the target's active environment: a diff costs
+  // settings times environments, so it is computed in a project worker, within its limits.
+  const config = await runProjectTaskFor(context, {
+    kind: 'promotionConfig',
+    at: { repo, commit: tree, display: `${target.repository_name}@promotion` },
+    request: {
+      target: projectAt(context, target, targetCommit),
+      result: { repo, commit: tree, display: `${target.repository_name}@promotion` },
+      targetName: target.name,
+      activeEnvironment: target.active_environment,
+      allEnvironments: options.allEnvironments === true,
+    },
+  });
+  warnings.push(...config.warnings);
   return {
     sourceWorkspaceId: source.id,
     targetWorkspaceId: target.id,
@@ -351,11 +300,8 @@ export async function planPromotion(
     baseCommit: base,
     resultTree: tree,
     files,
-    configDiff: diff,
-    configDiffByEnvironment:
-      options.allEnvironments && resultProject
-        ? resultProject.environments.map((e) => diffIn(e.name))
-        : undefined,
+    configDiff: config.configDiff,
+    configDiffByEnvironment: config.configDiffByEnvironment,
     warnings,
     conflicts,
     unchanged: files.length === 0,

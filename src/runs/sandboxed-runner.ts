@@ -40,17 +40,36 @@ const CANCEL_GRACE_MS = 10_000;
 /** How many of the runner's own last stderr lines the server's log keeps when it fails. */
 const STDERR_LINES = 20;
 
-/** Lines of a stream, refusing one longer than `MAX_MESSAGE_BYTES`: the other side may be hostile. */
+/**
+ * State calls the runner may have waiting for an answer. The runner makes one at a time; a plugin
+ * that took over its pipes could make thousands, each answered with a whole state.
+ */
+const MAX_CALLS_IN_FLIGHT = 8;
+
+/**
+ * Lines of a stream, refusing one longer than `MAX_MESSAGE_BYTES`: the other side may be hostile.
+ * Only each new chunk is searched for the end of a line, so a long line costs its length, once.
+ */
 async function* boundedLines(stream: Readable): AsyncGenerator<string> {
-  let partial = '';
+  let pieces: string[] = [];
+  let length = 0;
   stream.setEncoding('utf8');
   for await (const chunk of stream as AsyncIterable<string>) {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    if (partial.length > MAX_MESSAGE_BYTES) throw new Error('a message from the runner is too long');
-    yield* lines;
+    let start = 0;
+    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
+      pieces.push(chunk.slice(start, end));
+      yield pieces.join('');
+      pieces = [];
+      length = 0;
+      start = end + 1;
+    }
+    if (start < chunk.length) {
+      pieces.push(chunk.slice(start));
+      length += chunk.length - start;
+      if (length > MAX_MESSAGE_BYTES) throw new Error('a message from the runner is too long');
+    }
   }
-  if (partial !== '') yield partial;
+  if (length > 0) yield pieces.join('');
 }
 
 /**
@@ -93,8 +112,15 @@ export async function runSandboxed(options: SandboxedJob): Promise<void> {
   });
   exited.catch(() => undefined);
   const write = (message: ServerMessage) => {
-    if (child.stdin.writable) child.stdin.write(`${JSON.stringify(message)}\n`);
+    if (!child.stdin.writable) return;
+    // Answers the runner does not read pile up in the server's memory: it is stopped instead.
+    if (child.stdin.writableLength > MAX_MESSAGE_BYTES) {
+      child.kill('SIGKILL');
+      return;
+    }
+    child.stdin.write(`${JSON.stringify(message)}\n`);
   };
+  let callsInFlight = 0;
   child.stdin.on('error', () => undefined);
   child.stdin.write(`${JSON.stringify(job)}\n`);
   let killTimer: NodeJS.Timeout | undefined;
@@ -113,6 +139,7 @@ export async function runSandboxed(options: SandboxedJob): Promise<void> {
       if ('log' in message) handlers.log(String(message.log));
       else if ('step' in message) handlers.step(message.step);
       else if ('call' in message) {
+        if (++callsInFlight > MAX_CALLS_IN_FLIGHT) throw new Error('too many state calls at once');
         const id = message.call;
         const answer =
           'getState' in message
@@ -121,7 +148,9 @@ export async function runSandboxed(options: SandboxedJob): Promise<void> {
                 state: state ? { value: state.value, updatedAt: state.updatedAt } : null,
               }))
             : handlers.setState(message.setState, message.value).then(() => ({ reply: id }));
-        answer.then(write, (error: unknown) => write({ reply: id, error: toRunnerError(error) }));
+        answer
+          .then(write, (error: unknown) => write({ reply: id, error: toRunnerError(error) }))
+          .finally(() => callsInFlight--);
       } else if ('done' in message) outcome = { done: true };
       else if ('failed' in message) outcome = { failed: fromRunnerError(message.failed) };
     }

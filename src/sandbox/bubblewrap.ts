@@ -51,7 +51,9 @@ const ETC_FILES = [
   'protocols',
   'localtime',
   'timezone',
-  'ssl',
+  // Certificates and OpenSSL's configuration, never ssl/private (the host's keys).
+  'ssl/certs',
+  'ssl/openssl.cnf',
   'ca-certificates',
   'ca-certificates.conf',
   'alternatives',

@@ -87,6 +87,8 @@ export async function preparePluginSandbox(options: {
   const group = join(folder, 'group');
   writeFileSync(passwd, `${user}:x:${uid}:${gid}:Sluice plugin:/tmp:/usr/sbin/nologin\n`, { mode: 0o644 });
   writeFileSync(group, `${user}:x:${gid}:\n`, { mode: 0o644 });
+  // Masked as given and as it really is: bwrap mounts over a link's path, not its target's.
+  const hiddenDataDir = [...new Set([dataDir, realpathSync(dataDir)])];
   // Node itself, when it is not the system's (nvm, a tarball in /opt): the runner needs it.
   const nodePrefix = dirname(dirname(realpathSync(process.execPath)));
   const readOnly = [
@@ -111,7 +113,7 @@ export async function preparePluginSandbox(options: {
           readOnlyInside: [join(p.runFolder, '.sluice')],
           writableInside: [p.scratch, ...(p.installing ? [p.installing] : [])],
           readOnly,
-          hidden: [dataDir],
+          hidden: hiddenDataDir,
           network: settings.network,
           env: p.env,
           passwd,

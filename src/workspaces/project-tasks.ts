@@ -2,6 +2,11 @@ import { commitProjectSource } from '../git/commit-project-source.js';
 import { loadProject } from '../project/load.js';
 import type { Project } from '../project/model.js';
 import {
+  type PromotionConfig,
+  type PromotionConfigRequest,
+  promotionConfigOf,
+} from '../promotion/promotion-config.js';
+import {
   type ConfigurationView,
   configurationOf,
   type EnvironmentsView,
@@ -23,11 +28,13 @@ export interface ProjectAt {
 
 /**
  * The work on a workspace's project that the server hands to project workers: loading a commit
- * (`check`: does it load within the limits?) and computing the views the API serves. Tasks and
- * results are plain data, so they cross to a worker and back as they are.
+ * (`check`: does it load within the limits, and from which files?), computing the views the API
+ * serves, and the configuration part of a promotion's preview. Tasks and results are plain data,
+ * so they cross to a worker and back as they are.
  */
 export type ProjectTask =
   | { readonly kind: 'check'; readonly at: ProjectAt }
+  | { readonly kind: 'promotionConfig'; readonly at: ProjectAt; readonly request: PromotionConfigRequest }
   | { readonly kind: 'environments'; readonly at: ProjectAt; readonly workspace: WorkspaceFacts }
   | { readonly kind: 'configuration'; readonly at: ProjectAt; readonly workspace: WorkspaceFacts }
   | {
@@ -39,7 +46,8 @@ export type ProjectTask =
 
 /** What each kind of task answers. */
 export interface ProjectTaskResults {
-  readonly check: { readonly files: number };
+  readonly check: { readonly files: readonly string[] };
+  readonly promotionConfig: PromotionConfig;
   readonly environments: EnvironmentsView;
   readonly configuration: ConfigurationView;
   readonly pluginConfig: PluginConfigView;
@@ -55,14 +63,20 @@ export async function runProjectTask<T extends ProjectTask>(
   task: T,
   load: ProjectLoader,
 ): Promise<ProjectTaskResult<T>> {
+  // A promotion's preview loads two projects, and one that does not load is part of its answer.
+  if (task.kind === 'promotionConfig')
+    return (await promotionConfigOf(task.request, load)) as ProjectTaskResult<T>;
   const project = await load(task.at);
   return answer(task, project) as ProjectTaskResult<T>;
 }
 
-function answer(task: ProjectTask, project: Project): ProjectTaskResults[ProjectTask['kind']] {
+function answer(
+  task: Exclude<ProjectTask, { kind: 'promotionConfig' }>,
+  project: Project,
+): ProjectTaskResults[ProjectTask['kind']] {
   switch (task.kind) {
     case 'check':
-      return { files: project.files.length };
+      return { files: project.files };
     case 'environments':
       return environmentsOf(project, task.at.commit, task.workspace);
     case 'configuration':

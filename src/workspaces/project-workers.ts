@@ -46,7 +46,8 @@ export function startProjectWorkers(options: ProjectWorkerOptions = {}): Project
         result = pool.run(task, task.at.repo).then(
           (answer) => {
             running.delete(key);
-            answered.set(key, task.kind, answer);
+            // A promotion's result lives in a scratch repository made for one preview: never asked again.
+            if (task.kind !== 'promotionConfig') answered.set(key, task.kind, answer);
             return answer;
           },
           (error: unknown) => {
@@ -110,6 +111,7 @@ function weightOf(kind: ProjectTask['kind'], answer: unknown): number {
     case 'environments':
       return 1 + (answer as ProjectTaskResults['environments']).items.length;
     case 'check':
+    case 'promotionConfig':
       return 1;
   }
 }

@@ -213,6 +213,33 @@ describe.each(kinds)('a workspace pushes a project built to stall the server (%s
     await expectNothingElseChanged();
   }, 60_000);
 
+  it('keeps answering while a promotion preview diffs a wide project in every environment', async () => {
+    // 370 settings in 400 environments: within every limit, the largest view, seconds of diffing.
+    await attacker.push({ 'meltano.yml': hugeMatrix(370) }, 'Four hundred environments');
+    const preview = fetch(
+      `${server.url}/api/v1/workspaces/${bystander.id}/promotions/preview?source=${attacker.id}&allEnvironments=true`,
+      { headers: { authorization: `Bearer ${server.adminToken}` } },
+    ).then(async (response) => ({
+      status: response.status,
+      body: (await response.json()) as { configDiffByEnvironment: unknown[]; error?: unknown },
+    }));
+    let done = false;
+    void preview.finally(() => {
+      done = true;
+    });
+    const slowest: number[] = [];
+    while (!done) {
+      slowest.push((await timed(`${server.url}/api/v1/health`, undefined)).milliseconds);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const answer = await preview;
+    // Computed in a project worker: the diff, or the worker's limit, never a stalled server.
+    if (answer.status === 200) expect(answer.body.configDiffByEnvironment.length).toBeGreaterThanOrEqual(400);
+    else expect(answer.body).toMatchObject({ error: { code: 'project_too_large' } });
+    expect(Math.max(...slowest), `${slowest.length} health checks`).toBeLessThan(500);
+    await expectNothingElseChanged();
+  }, 60_000);
+
   it('recovers as soon as a good project is pushed again', async () => {
     const fixed = await attacker.push(
       { 'meltano.yml': GOOD_PROJECT.replace('acme/dev', 'acme/fixed') },
