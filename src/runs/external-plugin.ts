@@ -187,16 +187,39 @@ function stop(child: ChildProcess): void {
   child.once('close', () => clearTimeout(timer));
 }
 
-/** The text lines of a stream (blank ones too, so line numbers are true), read chunk by chunk so a slow consumer slows the producer. */
-export async function* linesOf(stream: Readable): AsyncGenerator<string> {
-  let partial = '';
+/**
+ * The text lines of a stream (blank ones too, so line numbers are true), read chunk by chunk so a
+ * slow consumer slows the producer. Only each new chunk is searched for the end of a line, so a
+ * long line costs its length once; one longer than `maxLength` characters (the other side may be
+ * hostile) throws before it is held whole.
+ */
+export async function* linesOf(
+  stream: Readable,
+  maxLength = Number.POSITIVE_INFINITY,
+): AsyncGenerator<string> {
+  let pieces: string[] = [];
+  let length = 0;
   stream.setEncoding('utf8');
   for await (const chunk of stream as AsyncIterable<string>) {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    yield* lines;
+    let start = 0;
+    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
+      const tail = chunk.slice(start, end);
+      if (pieces.length === 0) yield tail;
+      else {
+        pieces.push(tail);
+        yield pieces.join('');
+        pieces = [];
+        length = 0;
+      }
+      start = end + 1;
+    }
+    if (start < chunk.length) {
+      pieces.push(chunk.slice(start));
+      length += chunk.length - start;
+      if (length > maxLength) throw new RangeError(`a line is longer than ${maxLength} characters`);
+    }
   }
-  if (partial !== '') yield partial;
+  if (length > 0) yield pieces.join('');
 }
 
 /** `<tap> --config F --discover`: the catalog the tap describes itself with. */

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { SluiceError } from '../errors.js';
 import type { PluginSandbox } from '../sandbox/plugin-sandbox.js';
+import { linesOf } from './external-plugin.js';
 import type { StateEntry, StoredState } from './local-state-store.js';
 import type { StepResult } from './run-pipeline.js';
 import { fromRunnerError, toRunnerError } from './runner-main.js';
@@ -45,32 +45,6 @@ const STDERR_LINES = 20;
  * that took over its pipes could make thousands, each answered with a whole state.
  */
 const MAX_CALLS_IN_FLIGHT = 8;
-
-/**
- * Lines of a stream, refusing one longer than `MAX_MESSAGE_BYTES`: the other side may be hostile.
- * Only each new chunk is searched for the end of a line, so a long line costs its length, once.
- */
-async function* boundedLines(stream: Readable): AsyncGenerator<string> {
-  let pieces: string[] = [];
-  let length = 0;
-  stream.setEncoding('utf8');
-  for await (const chunk of stream as AsyncIterable<string>) {
-    let start = 0;
-    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
-      pieces.push(chunk.slice(start, end));
-      yield pieces.join('');
-      pieces = [];
-      length = 0;
-      start = end + 1;
-    }
-    if (start < chunk.length) {
-      pieces.push(chunk.slice(start));
-      length += chunk.length - start;
-      if (length > MAX_MESSAGE_BYTES) throw new Error('a message from the runner is too long');
-    }
-  }
-  if (length > 0) yield pieces.join('');
-}
 
 /**
  * Runs one job of a workspace's code (a run, or a plugin's install) in a runner process started
@@ -133,7 +107,7 @@ export async function runSandboxed(options: SandboxedJob): Promise<void> {
 
   let outcome: { done: true } | { failed: SluiceError } | undefined;
   try {
-    for await (const line of boundedLines(child.stdout)) {
+    for await (const line of linesOf(child.stdout, MAX_MESSAGE_BYTES)) {
       if (line === '') continue;
       const message = JSON.parse(line) as RunnerMessage;
       if ('log' in message) handlers.log(String(message.log));
