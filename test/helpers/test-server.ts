@@ -126,6 +126,25 @@ export async function api(
   return { status: response.status, body: json as any };
 }
 
+/**
+ * A token the admin issues: scoped to `workspaces` (ids, or `*`), read-only or read-write. What a
+ * tenant holds, in the tests that play one; fails the test when the server refuses it.
+ */
+export async function issueToken(
+  base: string,
+  adminToken: string,
+  options: {
+    readonly name: string;
+    readonly workspaces: readonly string[] | '*';
+    readonly access: 'read' | 'write';
+  },
+): Promise<string> {
+  const answer = await api(base, adminToken, 'POST', '/tokens', options);
+  if (answer.status !== 201)
+    throw new Error(`The server refused the token: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body.token;
+}
+
 /** Variables that make stock `git` ignore this machine's configuration and never prompt. */
 export const GIT_ENV = {
   PATH: process.env.PATH ?? '',

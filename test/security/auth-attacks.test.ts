@@ -8,6 +8,7 @@ import {
   api,
   GIT_ENV,
   git,
+  issueToken,
   startTestServer,
   storeKinds,
   type TestServer,
@@ -57,11 +58,8 @@ describe.each(kinds)('attacks on authorization (%s)', (kind) => {
     expect(answer.status, JSON.stringify(answer.body)).toBe(201);
     return answer.body;
   };
-  const createToken = async (name: string, workspaces: string[] | '*', access: 'read' | 'write') => {
-    const answer = await admin('POST', '/tokens', { name, workspaces, access });
-    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
-    return answer.body.token as string;
-  };
+  const createToken = (name: string, workspaces: string[] | '*', access: 'read' | 'write') =>
+    issueToken(t.url, t.adminToken, { name, workspaces, access });
   /** `main` on the server, read by the admin over Git. */
   const serverMain = async (ws: Workspace) => {
     const answer = await git(work, [

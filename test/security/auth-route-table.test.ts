@@ -2,7 +2,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, git, startTestServer, storeKinds, type TestServer, withToken } from '../helpers/test-server.js';
+import {
+  api,
+  git,
+  issueToken,
+  startTestServer,
+  storeKinds,
+  type TestServer,
+  withToken,
+} from '../helpers/test-server.js';
 import { until } from '../helpers/wait.js';
 
 const kinds = await storeKinds();
@@ -171,10 +179,12 @@ describe.each(kinds)('every route of the OpenAPI document, called by the wrong t
     body = bodies({ source: source.id });
     // The reader sees the source too: nothing but its access level stands between it and a promotion.
     const scope = [target.id, source.id];
-    reader = (await admin('POST', '/tokens', { name: 'reader', workspaces: scope, access: 'read' })).body
-      .token;
-    otherWriter = (await admin('POST', '/tokens', { name: 'other', workspaces: [other.id], access: 'write' }))
-      .body.token;
+    reader = await issueToken(t.url, t.adminToken, { name: 'reader', workspaces: scope, access: 'read' });
+    otherWriter = await issueToken(t.url, t.adminToken, {
+      name: 'other',
+      workspaces: [other.id],
+      access: 'write',
+    });
 
     const doc = await admin('GET', '/openapi.json');
     expect(doc.status).toBe(200);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { startServerProcess } from '../helpers/server-process.js';
-import { api, createTestDatabase, git, withToken } from '../helpers/test-server.js';
+import { api, createTestDatabase, git, issueToken, withToken } from '../helpers/test-server.js';
 
 /**
  * A real `sluice serve` in a process of its own (the built CLI), for the attacks on its limits:
@@ -92,13 +92,11 @@ export async function startLimitsServer(kind: 'sqlite' | 'postgres'): Promise<Li
       const created = await api(server.url, adminToken, 'POST', '/workspaces', { name });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       const { id, repositoryUrl } = created.body as { id: string; repositoryUrl: string };
-      const issued = await api(server.url, adminToken, 'POST', '/tokens', {
+      const token = await issueToken(server.url, adminToken, {
         name: `${name} writer`,
         workspaces: [id],
         access: 'write',
       });
-      expect(issued.status, JSON.stringify(issued.body)).toBe(201);
-      const token = (issued.body as { token: string }).token;
       const dir = join(work, `clone-${++clones}`);
       const cloned = await git(work, ['clone', '-q', withToken(repositoryUrl, token), dir]);
       expect(cloned.code, cloned.stderr).toBe(0);

@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
-import { api, git, startTestServer, type TestServer, withToken } from '../helpers/test-server.js';
+import { api, git, issueToken, startTestServer, type TestServer, withToken } from '../helpers/test-server.js';
 import { until } from '../helpers/wait.js';
 
 /** A workspace as the API answers it. */
@@ -82,13 +82,11 @@ export async function openArena(kind: 'sqlite' | 'postgres'): Promise<Arena> {
     return answer.body;
   };
   const attacker = await create('Attacker');
-  const minted = await admin('POST', '/tokens', {
+  const token = await issueToken(t.url, t.adminToken, {
     name: 'attacker',
     workspaces: [attacker.id],
     access: 'write',
   });
-  expect(minted.status, JSON.stringify(minted.body)).toBe(201);
-  const token: string = minted.body.token;
   const as = (method: string, path: string, body?: unknown) => api(t.url, token, method, path, body);
   const repositoryDir = (ws: Workspace) => join(t.dataDir, 'repos', `${ws.repositoryName}.git`);
 

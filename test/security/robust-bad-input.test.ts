@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertLogLines, insertRun } from '../../src/store/runs.js';
-import { api, startTestServer, storeKinds, type TestServer } from '../helpers/test-server.js';
+import { api, issueToken, startTestServer, storeKinds, type TestServer } from '../helpers/test-server.js';
 
 const kinds = await storeKinds();
 
@@ -90,13 +90,11 @@ describe.each(kinds)('hostile input answers 4xx, never 500 (%s)', (kind) => {
   beforeAll(async () => {
     t = await startTestServer(kind);
     mine = (await api(t.url, t.adminToken, 'POST', '/workspaces', { name: 'Mine' })).body;
-    hostile = (
-      await api(t.url, t.adminToken, 'POST', '/tokens', {
-        name: 'mine only',
-        workspaces: [mine.id],
-        access: 'write',
-      })
-    ).body.token;
+    hostile = await issueToken(t.url, t.adminToken, {
+      name: 'mine only',
+      workspaces: [mine.id],
+      access: 'write',
+    });
   });
   afterAll(async () => {
     await t?.close();

@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
-import { api, createTestDatabase, POSTGRES_ADMIN_URL, storeKinds } from '../helpers/test-server.js';
+import {
+  api,
+  createTestDatabase,
+  issueToken,
+  POSTGRES_ADMIN_URL,
+  storeKinds,
+} from '../helpers/test-server.js';
 
 const kinds = await storeKinds();
 
@@ -43,13 +49,11 @@ describe.runIf(kinds.includes('postgres'))('a PostgreSQL connection dropped in t
     dataDir = mkdtempSync(join(tmpdir(), 'sluice-robust-db-'));
     server = await startServerProcess({ dataDir, adminToken, databaseUrl: database.url });
     workspaceId = (await api(server.url, adminToken, 'POST', '/workspaces', { name: 'Busy' })).body.id;
-    writer = (
-      await api(server.url, adminToken, 'POST', '/tokens', {
-        name: 'busy writer',
-        workspaces: [workspaceId],
-        access: 'write',
-      })
-    ).body.token;
+    writer = await issueToken(server.url, adminToken, {
+      name: 'busy writer',
+      workspaces: [workspaceId],
+      access: 'write',
+    });
   });
   afterAll(async () => {
     await server?.crash();

@@ -9,6 +9,7 @@ import { openStore } from '../../src/store/open-store.js';
 import {
   api,
   createTestDatabase,
+  issueToken,
   startTestServer,
   storeKinds,
   type TestServer,
@@ -39,13 +40,11 @@ describe.each(kinds)('workspace names cannot impersonate another workspace (%s)'
     t = await startTestServer(kind);
     prod = (await api(t.url, t.adminToken, 'POST', '/workspaces', { name: 'Beta (prod)' })).body;
     mine = (await api(t.url, t.adminToken, 'POST', '/workspaces', { name: 'Team sandbox' })).body;
-    hostile = (
-      await api(t.url, t.adminToken, 'POST', '/tokens', {
-        name: 'sandbox writer',
-        workspaces: [mine.id],
-        access: 'write',
-      })
-    ).body.token;
+    hostile = await issueToken(t.url, t.adminToken, {
+      name: 'sandbox writer',
+      workspaces: [mine.id],
+      access: 'write',
+    });
   });
   afterAll(async () => {
     await t?.close();

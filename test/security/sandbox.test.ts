@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxAvailable } from '../helpers/sandbox.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
-import { api, createTestDatabase, git, storeKinds, withToken } from '../helpers/test-server.js';
+import { api, createTestDatabase, git, issueToken, storeKinds, withToken } from '../helpers/test-server.js';
 import { until } from '../helpers/wait.js';
 
 /**
@@ -88,9 +88,11 @@ describe.skipIf(!(await sandboxAvailable())).each(await storeKinds())(
       ).toBe(200);
       // The victim has run before: its folder exists.
       mkdirSync(join(dataDir, 'work', victim.id), { recursive: true });
-      token = (
-        await admin('POST', '/tokens', { name: 'attacker', workspaces: [attacker.id], access: 'write' })
-      ).body.token;
+      token = await issueToken(server.url, adminToken, {
+        name: 'attacker',
+        workspaces: [attacker.id],
+        access: 'write',
+      });
 
       const clone = join(work, 'attacker');
       expect((await git(work, ['clone', withToken(attacker.repositoryUrl, token), clone])).code).toBe(0);
