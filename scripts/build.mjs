@@ -22,6 +22,7 @@ const bundle = {
     'kysely',
     'better-sqlite3',
     'pg',
+    'graphile-worker',
     '@duckdb/node-api',
   ],
   define: { 'import.meta.url': '__sluiceModuleUrl' },

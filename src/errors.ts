@@ -35,6 +35,7 @@ export type SluiceErrorCode =
   | 'run_invalid'
   | 'run_failed'
   | 'run_cancelled'
+  | 'worker_lost'
   | 'setting_required'
   | 'install_failed'
   | 'unauthorized'

@@ -202,7 +202,35 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
       '--data-dir <dir>',
       'where the database and repositories live (SLUICE_DATA_DIR; default ./.sluice)',
     )
+    .option(
+      '--workers <n>',
+      'runs this server executes at once (SLUICE_WORKERS; default 2; 0: only `sluice worker` processes run them)',
+    )
+    .option(
+      '--repos-dir <dir>',
+      "the workspaces' repositories, shared by a cluster's servers (SLUICE_REPOS_DIR; default <data dir>/repos)",
+    )
     .action(async (opts) => (await import('./commands/serve.js')).serve(io, opts));
+
+  program
+    .command('worker')
+    .description(
+      "execute runs from a cluster's queue (PostgreSQL: SLUICE_DATABASE_URL, SLUICE_SECRET_KEY) until Ctrl-C",
+    )
+    .option('--name <name>', 'how GET /api/v1/workers shows it (default <host>:<pid>)')
+    .option('--concurrency <n>', 'runs at once (SLUICE_WORKER_CONCURRENCY; default 2)')
+    .option('--environments <names>', 'only runs in these environments, e.g. prod,staging (default: all)')
+    .option('--workspaces <names>', 'only runs of these workspaces, names or ids (default: all)')
+    .option(
+      '--data-dir <dir>',
+      'repository copies and run folders (SLUICE_WORKER_DATA_DIR; default ./.sluice-worker)',
+    )
+    .option(
+      '--url <url>',
+      "a server to fetch workspaces' code from (SLUICE_URL; default http://127.0.0.1:8080)",
+    )
+    .option('--token <token>', 'a token that may read those workspaces (SLUICE_TOKEN)')
+    .action(async (opts) => (await import('./commands/worker.js')).worker(io, opts));
 
   const remote = (command: Command) =>
     command

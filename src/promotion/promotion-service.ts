@@ -17,6 +17,7 @@ import { repositoryPath, type WorkspaceContext } from '../workspaces/context.js'
 import { refreshWorkspaceState } from '../workspaces/workspace-state.js';
 import { type PlanOptions, type PromotionPlan, planPromotion } from './plan-promotion.js';
 import { openScratchRepository } from './scratch-repository.js';
+import { ifTargetIdle, withTargetLock } from './target-lock.js';
 
 /** A recorded promotion (or revert), as the API shows it. */
 export interface Promotion {
@@ -54,21 +55,6 @@ function toPromotion(row: PromotionRow): Promotion {
 }
 
 const SLUICE = { name: 'Sluice', email: 'sluice@localhost' };
-
-/** Promotions into one workspace run one at a time (per server). */
-const targetLocks = new Map<string, Promise<unknown>>();
-
-async function serialized<T>(targetId: string, work: () => Promise<T>): Promise<T> {
-  const previous = targetLocks.get(targetId) ?? Promise.resolve();
-  const run = previous.then(work, work);
-  const settled = run.catch(() => undefined);
-  targetLocks.set(targetId, settled);
-  try {
-    return await run;
-  } finally {
-    if (targetLocks.get(targetId) === settled) targetLocks.delete(targetId);
-  }
-}
 
 function tmpDir(context: WorkspaceContext): string {
   return join(context.reposDir, '..', 'tmp');
@@ -135,7 +121,7 @@ export async function applyPromotion(
   target: WorkspaceRow,
   options: ApplyOptions = {},
 ): Promise<Promotion> {
-  return serialized(target.id, async () => {
+  return withTargetLock(context.store, target.id, async () => {
     const targetRepo = repositoryPath(context, target.repository_name);
     const scratch = await openScratchRepository(tmpDir(context), [
       targetRepo,
@@ -232,7 +218,7 @@ export async function revertPromotion(
   target: WorkspaceRow,
   promotionId: string,
 ): Promise<Promotion> {
-  return serialized(target.id, async () => {
+  return withTargetLock(context.store, target.id, async () => {
     const promotion = await findPromotion(context.store.db, promotionId);
     if (!promotion || promotion.target_workspace_id !== target.id) {
       throw new SluiceError('not_found', `No promotion '${promotionId}' into workspace '${target.name}'.`, {
@@ -292,26 +278,32 @@ export async function revertPromotion(
  */
 export async function reconcilePromotions(context: WorkspaceContext): Promise<void> {
   for (const row of await applyingPromotions(context.store.db)) {
-    const target = await findWorkspaceById(context.store.db, row.target_workspace_id);
-    let applied = false;
-    if (target && row.result_commit) {
-      const repo = repositoryPath(context, target.repository_name);
-      const main = await resolveRef(repo, 'refs/heads/main');
-      if (main) {
-        const ancestor = await runGitStatus(['merge-base', '--is-ancestor', row.result_commit, main], {
-          gitDir: repo,
-        });
-        applied = ancestor.exitCode === 0;
-      }
-    }
-    await updatePromotion(
-      context.store.db,
-      row.id,
-      applied
-        ? { status: 'applied' }
-        : { status: 'failed', error: 'The server stopped during the apply; main was not moved.' },
-    );
+    // Settled only when no server is applying into the target now (a cluster's other servers).
+    await ifTargetIdle(context.store, row.target_workspace_id, () => settleInterrupted(context, row));
   }
+}
+
+/** Settles one promotion a killed server left `applying`, from where the target's `main` is. */
+async function settleInterrupted(context: WorkspaceContext, row: PromotionRow): Promise<void> {
+  const target = await findWorkspaceById(context.store.db, row.target_workspace_id);
+  let applied = false;
+  if (target && row.result_commit) {
+    const repo = repositoryPath(context, target.repository_name);
+    const main = await resolveRef(repo, 'refs/heads/main');
+    if (main) {
+      const ancestor = await runGitStatus(['merge-base', '--is-ancestor', row.result_commit, main], {
+        gitDir: repo,
+      });
+      applied = ancestor.exitCode === 0;
+    }
+  }
+  await updatePromotion(
+    context.store.db,
+    row.id,
+    applied
+      ? { status: 'applied' }
+      : { status: 'failed', error: 'The server stopped during the apply; main was not moved.' },
+  );
 }
 
 /** The id of the workspace a promotion went into, for routes that name only the promotion. */

@@ -45,6 +45,8 @@ export class RunLog {
     readonly runId: string,
     private readonly redact: (text: string) => string,
     lastSeq: number,
+    /** Told after each batch is in the database: followers in other processes read it from there. */
+    private readonly onStored: () => void = () => undefined,
   ) {
     this.seq = lastSeq;
   }
@@ -79,6 +81,7 @@ export class RunLog {
         }
         this.flushedSeq = batch[batch.length - 1]?.seq ?? this.flushedSeq;
         this.trim();
+        this.onStored();
       });
     }
     return this.writing;
@@ -122,10 +125,13 @@ export class RunLog {
 export class RunLogHub {
   private readonly active = new Map<string, RunLog>();
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly onStored: (runId: string) => void = () => undefined,
+  ) {}
 
   open(runId: string, redact: (text: string) => string, lastSeq: number): RunLog {
-    const log = new RunLog(this.db, runId, redact, lastSeq);
+    const log = new RunLog(this.db, runId, redact, lastSeq, () => this.onStored(runId));
     this.active.set(runId, log);
     return log;
   }

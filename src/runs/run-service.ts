@@ -25,11 +25,13 @@ import { builtinOrUndefined } from './builtin-plugins.js';
 import { resolveExecutable, venvDir } from './external-plugin.js';
 import { planRun, type RunPlan } from './plan-run.js';
 import { pluginEnv } from './plugin-env.js';
+import type { RunEvents } from './run-events.js';
 import { type RunLog, RunLogHub } from './run-log.js';
 import { checkPlanSettings, planStateIds } from './run-pipeline.js';
-import { EmbeddedRunQueue, type RunQueue } from './run-queue.js';
+import type { Delivery, RunQueue } from './run-queue.js';
 import type { RunnerJob } from './runner-protocol.js';
 import { runSandboxed } from './sandboxed-runner.js';
+import { type WorkerIdentity, WorkerLease } from './worker-lease.js';
 import { leaseWorkDir, workspaceWorkDir } from './workspace-checkout.js';
 import { workspaceStateStore } from './workspace-state-store.js';
 
@@ -54,6 +56,8 @@ export interface RunView {
   readonly durationMs: number | null;
   readonly recordsByStream: Readonly<Record<string, number>>;
   readonly error: { readonly code: string; readonly message: string } | null;
+  /** The worker (GET /api/v1/workers) that executes or executed it. */
+  readonly workerId: string | null;
 }
 
 export function toRunView(row: RunRow): RunView {
@@ -77,6 +81,7 @@ export function toRunView(row: RunRow): RunView {
     durationMs: row.started_at && row.ended_at ? Date.parse(row.ended_at) - Date.parse(row.started_at) : null,
     recordsByStream: JSON.parse(row.records_by_stream) as Record<string, number>,
     error: row.error ? (JSON.parse(row.error) as RunView['error']) : null,
+    workerId: row.worker_id,
   };
 }
 
@@ -92,7 +97,15 @@ export interface RunServiceOptions {
   readonly sandbox: PluginSandbox;
   /** Sluice's own folder, whose `bin/sluice.js internal-runner` executes a job in the sandbox. */
   readonly codeRoot: string;
-  readonly workers?: number;
+  /** Where runs wait: in this process (SQLite) or in PostgreSQL for every process. */
+  readonly queue: RunQueue;
+  /** How processes tell each other of log lines, ends and cancels. */
+  readonly events: RunEvents;
+  /**
+   * Makes `commit` of the workspace's repository available under the context's `reposDir` before a
+   * run uses it: a worker fetches it from a server; a server has it already.
+   */
+  readonly prepareCode?: (workspace: WorkspaceRow, commit: string) => Promise<void>;
   readonly secrets?: SecretsProvider;
   /** Every secret value of a workspace (all environments): hidden in logs and errors. */
   readonly secretValues?: (workspace: WorkspaceRow) => Promise<readonly string[]>;
@@ -154,6 +167,8 @@ function newRunRow(
     created_at: new Date().toISOString(),
     started_at: null,
     ended_at: null,
+    worker_id: null,
+    queue_job: null,
   };
 }
 
@@ -169,18 +184,50 @@ function errorJson(error: unknown): string {
 export class RunService {
   readonly logs: RunLogHub;
   private readonly queue: RunQueue;
+  private readonly events: RunEvents;
+  private lease: WorkerLease | undefined;
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly context: WorkspaceContext,
     private readonly options: RunServiceOptions,
   ) {
-    this.logs = new RunLogHub(context.store.db);
-    this.queue = new EmbeddedRunQueue(
-      options.workers ?? 2,
-      (runId, signal) => this.execute(runId, signal),
+    this.queue = options.queue;
+    this.events = options.events;
+    this.logs = new RunLogHub(context.store.db, (runId) => this.events.publish({ kind: 'log', runId }));
+    // A cancel asked of any process stops the run where it executes.
+    this.unsubscribe = this.events.subscribe((event) => {
+      if (event.kind === 'cancel') {
+        this.queue.abort(event.runId, new SluiceError('run_cancelled', `Cancelled by ${event.by}.`));
+      }
+    });
+  }
+
+  /** This process's worker registration, while it executes runs. */
+  get worker(): WorkerLease | undefined {
+    return this.lease;
+  }
+
+  /**
+   * Makes this process execute runs: it registers as a worker (heartbeats, see worker-lease.ts)
+   * and takes the runs `identity.filter` allows from the queue, `identity.concurrency` at once.
+   */
+  async startExecuting(identity: WorkerIdentity, leaseMs: number): Promise<void> {
+    this.lease = await WorkerLease.register(this.context.store.db, identity, leaseMs, () => {
+      // Declared lost by another process: its runs are settled there, so they stop here.
+      const reason = new SluiceError(
+        'worker_lost',
+        'This worker missed its heartbeats and its runs were taken over; stopped here.',
+      );
+      for (const runId of this.queue.executing()) this.queue.abort(runId, reason);
+    });
+    await this.queue.consume({
+      concurrency: identity.concurrency,
+      filter: identity.filter,
+      execute: (runId, signal, delivery) => this.execute(runId, signal, delivery),
       // execute settles its own errors; anything reaching here is a bug worth seeing in the logs.
-      (runId, error) => console.error(`run ${runId}:`, error),
-    );
+      onError: (runId, error) => console.error(`run ${runId}:`, error),
+    });
   }
 
   /** Validates and queues a run; a second active run of the same pipeline is refused (409). */
@@ -229,7 +276,7 @@ export class RunService {
       created_by: createdBy,
     });
     try {
-      await insertRun(this.context.store.db, run);
+      await this.queue.submit(run, (db) => insertRun(db, run));
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       throw new SluiceError(
@@ -238,7 +285,6 @@ export class RunService {
         { workspace: row.id, stateIds },
       );
     }
-    this.queue.enqueue(run.id);
     return toRunView(run);
   }
 
@@ -299,10 +345,13 @@ export class RunService {
       });
       if (cancelled) {
         this.queue.abort(run.id, reason);
+        this.events.publish({ kind: 'end', runId: run.id });
         return toRunView(await this.get(workspace, runId));
       }
     }
     if (!this.queue.abort(run.id, reason)) {
+      // Executing in another process, or about to: whichever has it stops it.
+      this.events.publish({ kind: 'cancel', runId: run.id, by });
       const current = await this.get(workspace, runId);
       if (FINAL.includes(current.status)) {
         throw new SluiceError('conflict', `Run ${runId} has already ended (${current.status}).`, {
@@ -315,11 +364,16 @@ export class RunService {
   }
 
   /**
-   * At start-up: runs that were running when the server stopped cannot be resumed mid-stream, so
-   * they are marked failed (their state stays at the last confirmed STATE); queued runs are queued again.
+   * At start-up of the embedded server (SQLite: one process owns the database), runs that were
+   * running when it stopped cannot be resumed mid-stream, so they are marked failed (their state
+   * stays at the last confirmed STATE); queued runs are queued again. On PostgreSQL other
+   * processes may be executing runs: a lost worker's runs are settled by its lease instead
+   * (worker-lease.ts), and queued runs wait in the queue, so only this process's scratch files go.
    */
   async recover(): Promise<void> {
     const db = this.context.store.db;
+    await this.removeScratchFolders();
+    if (this.context.store.kind !== 'sqlite') return;
     for (const run of await runsWithStatus(db, ['running'])) {
       await updateRunIf(db, run.id, ['running'], {
         status: 'failed',
@@ -332,8 +386,7 @@ export class RunService {
         ),
       });
     }
-    await this.removeScratchFolders();
-    for (const run of await runsWithStatus(db, ['queued'])) this.queue.enqueue(run.id);
+    for (const run of await runsWithStatus(db, ['queued'])) await this.queue.requeue(run);
   }
 
   /**
@@ -349,9 +402,11 @@ export class RunService {
   }
 
   async close(): Promise<void> {
+    this.unsubscribe();
     await this.queue.close(
-      new SluiceError('run_failed', 'The server stopped during the run; start it again to resume.'),
+      new SluiceError('run_failed', 'The process executing the run stopped; start it again to resume.'),
     );
+    await this.lease?.release();
   }
 
   /** The run once it has ended, or as it is when the wait is over (a client can ask again). */
@@ -419,15 +474,19 @@ export class RunService {
   }
 
   /** The worker's side: one run, with its retries, from `queued` to an end status. */
-  private async execute(runId: string, signal: AbortSignal): Promise<void> {
+  private async execute(runId: string, signal: AbortSignal, delivery: Delivery): Promise<void> {
     const db = this.context.store.db;
+    const workerId = this.lease?.id ?? null;
     const run = await findRun(db, runId);
     if (run?.status !== 'queued') return;
-    if (
-      !(await updateRunIf(db, runId, ['queued'], { status: 'running', started_at: new Date().toISOString() }))
-    ) {
-      return;
-    }
+    const claimed = await updateRunIf(db, runId, ['queued'], {
+      status: 'running',
+      // A run queued again after its worker was lost keeps its first start.
+      started_at: run.started_at ?? new Date().toISOString(),
+      worker_id: workerId,
+      queue_job: delivery.queueJob,
+    });
+    if (!claimed) return;
     let workspace: WorkspaceRow | undefined;
     let secrets: Readonly<Record<string, string>> = {};
     let redact: (text: string) => string = (text) => text;
@@ -450,13 +509,21 @@ export class RunService {
       status = cause instanceof SluiceError && cause.code === 'run_cancelled' ? 'cancelled' : 'failed';
       log?.write(`Run ${status}: ${(cause as Error)?.message ?? String(cause)}`);
     } finally {
-      await updateRunIf(db, runId, ['running'], {
-        status,
-        ended_at: new Date().toISOString(),
-        records_by_stream: JSON.stringify(records),
-        error: error === undefined ? null : redactJson(errorJson(error), redact),
-      });
+      // Only while this worker still holds it: a run taken over after a lost lease is not ours.
+      await updateRunIf(
+        db,
+        runId,
+        ['running'],
+        {
+          status,
+          ended_at: new Date().toISOString(),
+          records_by_stream: JSON.stringify(records),
+          error: error === undefined ? null : redactJson(errorJson(error), redact),
+        },
+        workerId,
+      );
       if (log) await this.logs.close(log, status);
+      this.events.publish({ kind: 'end', runId });
     }
   }
 
@@ -464,7 +531,8 @@ export class RunService {
     const { run, workspace, log, records } = execution;
     const db = this.context.store.db;
     const total = run.max_retries + 1;
-    for (let attempt = 1; ; attempt++) {
+    // A run queued again after its worker was lost goes on with its next attempt.
+    for (let attempt = run.attempt + 1; ; attempt++) {
       // A retry runs the whole plan again (resuming from the saved state): count it afresh.
       for (const stream of Object.keys(records)) delete records[stream];
       await updateRunIf(db, run.id, ['running'], { attempt });
@@ -503,6 +571,7 @@ export class RunService {
   private async attempt(execution: Execution, signal: AbortSignal): Promise<void> {
     const { run, workspace } = execution;
     const workDir = workspaceWorkDir(this.options.dataDir, workspace.id);
+    await this.options.prepareCode?.(workspace, run.commit);
     const release = await leaseWorkDir(
       repositoryPath(this.context, workspace.repository_name),
       run.commit,
@@ -568,7 +637,8 @@ export class RunService {
       signal.throwIfAborted();
     }
     const store = workspaceStateStore(this.context.store.db, workspace.id);
-    const environment = this.environmentOf(project, workspace);
+    // The environment the run was asked in, even if the workspace's has changed since.
+    const environment = this.environmentOf(project, { ...workspace, active_environment: run.environment });
     const stateIds = new Set(
       planStateIds(plan, {
         project,

@@ -1,6 +1,6 @@
 import { SluiceError } from '../errors.js';
 import type { RunService } from '../runs/run-service.js';
-import { scheduleMarks, setScheduleMark } from '../store/schedule-marks.js';
+import { claimScheduleMark, scheduleMarks } from '../store/schedule-marks.js';
 import { listWorkspaces, type WorkspaceRow } from '../store/workspaces.js';
 import type { WorkspaceContext } from '../workspaces/context.js';
 import { schedulesEnabled } from '../workspaces/workspace-service.js';
@@ -16,7 +16,8 @@ const PAGE = 200;
  * Starts the due schedules of every workspace whose schedules are switched on, as runs of that
  * workspace (trigger `schedule`). Each schedule's last start is kept in the database, so a slot
  * missed while the server was down runs once when it is back, and a schedule seen for the first
- * time waits for its next slot instead of running at once.
+ * time waits for its next slot instead of running at once. Every server of a cluster ticks; a
+ * slot is claimed by compare-and-swap on the mark, so each fires once however many servers run.
  */
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -75,12 +76,13 @@ export class Scheduler {
       if (view.status !== 'valid' || view.interval.kind !== 'cron') continue;
       const mark = marks.get(view.name);
       if (mark === undefined) {
-        await setScheduleMark(db, row.id, view.name, now.toISOString());
+        await claimScheduleMark(db, row.id, view.name, undefined, now.toISOString());
         continue;
       }
       if (dueSlot(view.interval, new Date(mark), now) === null) continue;
-      // Marked first: a schedule whose run is refused is not retried every tick until its next slot.
-      await setScheduleMark(db, row.id, view.name, now.toISOString());
+      // Marked first: a schedule whose run is refused is not retried every tick until its next
+      // slot. Another server that claimed the slot first starts the run instead.
+      if (!(await claimScheduleMark(db, row.id, view.name, mark, now.toISOString()))) continue;
       const schedule = project.schedules.find((s) => s.name === view.name);
       if (!schedule) continue;
       try {

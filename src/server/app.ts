@@ -1,6 +1,10 @@
+import { hostname } from 'node:os';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { RunEvents } from '../runs/run-events.js';
+import type { RunQueue } from '../runs/run-queue.js';
 import { RunService } from '../runs/run-service.js';
+import { LostWorkerReaper } from '../runs/worker-lease.js';
 import type { PluginSandbox } from '../sandbox/plugin-sandbox.js';
 import { Scheduler } from '../schedules/scheduler.js';
 import type { SecretKey } from '../secrets/secret-key.js';
@@ -17,6 +21,7 @@ import { runRoutes } from './routes/runs.js';
 import { secretRoutes } from './routes/secrets.js';
 import { stateRoutes } from './routes/states.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { workerRoutes } from './routes/workers.js';
 import { workspaceRoutes } from './routes/workspaces.js';
 import { webAppRoutes } from './web-app.js';
 
@@ -28,8 +33,13 @@ export interface AppOptions {
   readonly logger?: boolean;
   /** The server's data folder: runs work in `work/<workspace>` under it. */
   readonly dataDir: string;
-  /** Workers that execute pipeline runs in this process. */
+  /** How many runs this process executes at once (0: none, a pool of `sluice worker` does). */
   readonly runWorkers?: number;
+  /** Where runs wait, and how processes tell each other about them (see serve.ts). */
+  readonly runQueue: RunQueue;
+  readonly runEvents: RunEvents;
+  /** A worker's lease (runs/worker-lease.ts). */
+  readonly leaseMs: number;
   /** How often the scheduler looks for due schedules (default 20 s). */
   readonly schedulerTickMs?: number;
   /** Encrypts and decrypts workspace secrets (see secrets/secret-key.ts). */
@@ -106,22 +116,43 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     dataDir: options.dataDir,
     sandbox: options.sandbox,
     codeRoot: options.codeRoot,
-    workers: options.runWorkers,
+    queue: options.runQueue,
+    events: options.runEvents,
     // Secrets reach plugins as variables, so Meltano's precedence (variables first) applies to them.
     secrets: (workspace, environment) => secretEnvFor(context, workspace, environment),
     secretValues: (workspace) => secretValues(context, workspace),
   });
   await runs.recover();
+  const workers = options.runWorkers ?? 2;
+  if (workers > 0) {
+    await runs.startExecuting(
+      {
+        name: `sluice serve on ${hostname()} (pid ${process.pid})`,
+        kind: 'server',
+        filter: { environments: null, workspaces: null },
+        concurrency: workers,
+      },
+      options.leaseMs,
+    );
+  }
+  // With several processes on PostgreSQL, any of them settles the runs of a lost worker.
+  const reaper =
+    options.store.kind === 'postgres'
+      ? new LostWorkerReaper(options.store.db, options.runQueue, options.runEvents, options.leaseMs)
+      : undefined;
+  reaper?.start();
   const scheduler = new Scheduler(context, runs, options.schedulerTickMs);
   scheduler.start();
   // Tests drive the scheduler's clock through this.
   app.decorate('scheduler', scheduler);
-  const runStreams = runRoutes(app, context, runs);
+  const runStreams = runRoutes(app, context, runs, options.runEvents);
+  workerRoutes(app, context);
   // Before connections are drained: open log streams would keep the server from closing, and
   // running plugins must be stopped while the database is still open.
   app.addHook('preClose', async () => {
     runStreams.closeStreams();
     await scheduler.stop();
+    await reaper?.stop();
     await runs.close();
   });
   app.addHook('onClose', async () => context.projectWorkers?.close());

@@ -36,6 +36,7 @@ const STATUS: Record<SluiceErrorCode, number> = {
   run_invalid: 400,
   run_failed: 422,
   run_cancelled: 409,
+  worker_lost: 409,
   setting_required: 422,
   install_failed: 422,
   unauthorized: 401,

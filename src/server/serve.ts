@@ -2,6 +2,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { reconcilePromotions } from '../promotion/promotion-service.js';
+import { openRunTransport } from '../runs/run-transport.js';
+import { DEFAULT_LEASE_MS } from '../runs/worker-lease.js';
 import { sluiceCodeRoot } from '../sandbox/code-root.js';
 import { preparePluginSandbox } from '../sandbox/plugin-sandbox.js';
 import { DEFAULT_SANDBOX_SETTINGS, type SandboxSettings } from '../sandbox/sandbox-settings.js';
@@ -11,6 +13,9 @@ import { ensureAdminToken } from '../tokens/token-service.js';
 import { recoverRepositories } from '../workspaces/recover.js';
 import { buildApp } from './app.js';
 import { makeDataPrivate, permissionNotices } from './private-data-dir.js';
+
+/** How old a leftover in a shared repositories folder must be before a starting server settles it. */
+const SHARED_LEFTOVER_AGE_MS = 10 * 60_000;
 
 export interface ServeOptions {
   readonly host: string;
@@ -26,6 +31,15 @@ export interface ServeOptions {
   readonly schedulerTickMs?: number;
   /** How plugins are confined (SLUICE_PLUGIN_SANDBOX, ...); bubblewrap by default. */
   readonly sandbox?: SandboxSettings;
+  /** Runs this server executes at once (default 2; 0: none, `sluice worker` processes do). */
+  readonly workers?: number;
+  /**
+   * The workspaces' repositories (default `<dataDir>/repos`): one folder that every server of a
+   * cluster mounts, while each keeps its own data folder.
+   */
+  readonly reposDir?: string;
+  /** A worker's lease (SLUICE_WORKER_LEASE_SECONDS; default 30 s). */
+  readonly leaseMs?: number;
 }
 
 export interface RunningServer {
@@ -60,18 +74,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     dataDir,
     makeDataPrivate(dataDir, sqliteFile ? [sqliteFile, `${sqliteFile}-wal`, `${sqliteFile}-shm`] : []),
   );
-  const reposDir = join(dataDir, 'repos');
+  const reposDir = options.reposDir ? resolve(options.reposDir) : join(dataDir, 'repos');
   mkdirSync(reposDir, { recursive: true });
   // Scratch repositories of promotions a killed server left behind: never needed again.
   rmSync(join(dataDir, 'tmp'), { recursive: true, force: true });
   // A bad SLUICE_SECRET_KEY stops the start here, before anything is opened.
   const secretKey = await loadSecretKey({ fromEnv: options.secretKey, dataDir });
   const store = await openStore({ databaseUrl: options.databaseUrl, dataDir });
+  const closers: (() => Promise<void>)[] = [];
   try {
     const admin = await ensureAdminToken(store, { dataDir, fixedToken: options.adminToken });
     // Promotions a killed server left half-way are settled from the repositories before serving.
     const recovery = { store, reposDir, publicUrl: options.publicUrl ?? '' };
-    await recoverRepositories(recovery);
+    // On PostgreSQL other servers may share the folder and be creating, deleting or moving refs
+    // right now: only what is old enough to be certainly abandoned is settled.
+    await recoverRepositories(recovery, store.kind === 'postgres' ? SHARED_LEFTOVER_AGE_MS : 0);
     await reconcilePromotions(recovery);
     const codeRoot = sluiceCodeRoot();
     const sandbox = await preparePluginSandbox({
@@ -87,7 +104,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
     // The public URL must be known before routes answer; with port 0 it is fixed after listen.
     let publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? '';
+    const transport = await openRunTransport(store, options.databaseUrl);
+    closers.push(() => transport.events.close());
     const app = await buildApp({
+      runQueue: transport.queue,
+      runEvents: transport.events,
+      runWorkers: options.workers,
+      leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
       store,
       reposDir,
       dataDir,
@@ -110,10 +133,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       notices,
       close: async () => {
         await app.close();
+        for (const close of closers) await close();
         await store.close();
       },
     };
   } catch (error) {
+    for (const close of closers) await close().catch(() => undefined);
     await store.close();
     throw error;
   }

@@ -9,6 +9,7 @@ import * as state from './migrations/0003-state.js';
 import * as secrets from './migrations/0004-secrets.js';
 import * as runs from './migrations/0005-runs.js';
 import * as uniqueWorkspaceNames from './migrations/0006-unique-workspace-names.js';
+import * as workers from './migrations/0007-workers.js';
 import type { Database } from './schema.js';
 
 /** Database drivers load only when a store opens (the CLI's other commands never need them). */
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-secrets': secrets,
   '0005-runs': runs,
   '0006-unique-workspace-names': uniqueWorkspaceNames,
+  '0007-workers': workers,
 };
 
 export interface StoreOptions {

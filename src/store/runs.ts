@@ -15,20 +15,23 @@ export async function findRun(db: Kysely<Database>, id: string): Promise<RunRow 
 
 /**
  * Updates a run only while it is in one of `from` (compare-and-swap on the status, so a cancel
- * and a finishing worker cannot both win); answers whether it did.
+ * and a finishing worker cannot both win), and, with `workerId`, only while that worker holds
+ * it; answers whether it did.
  */
 export async function updateRunIf(
   db: Kysely<Database>,
   id: string,
   from: readonly RunStatus[],
   changes: Updateable<RunTable>,
+  workerId?: string | null,
 ): Promise<boolean> {
-  const result = await db
+  let query = db
     .updateTable('runs')
     .set(changes)
     .where('id', '=', id)
-    .where('status', 'in', [...from])
-    .executeTakeFirst();
+    .where('status', 'in', [...from]);
+  if (workerId) query = query.where('worker_id', '=', workerId);
+  const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
 

@@ -11,15 +11,31 @@ export async function scheduleMarks(db: Kysely<Database>, workspaceId: string): 
   return new Map(rows.map((r) => [r.schedule_name, r.last_run_at]));
 }
 
-export async function setScheduleMark(
+/**
+ * Moves a schedule's mark from `previous` to `at` only if it is still `previous` (no mark yet when
+ * undefined): of several servers that find the same slot due, exactly one wins it.
+ */
+export async function claimScheduleMark(
   db: Kysely<Database>,
   workspaceId: string,
   scheduleName: string,
+  previous: string | undefined,
   at: string,
-): Promise<void> {
-  await db
-    .insertInto('schedule_marks')
-    .values({ workspace_id: workspaceId, schedule_name: scheduleName, last_run_at: at })
-    .onConflict((oc) => oc.columns(['workspace_id', 'schedule_name']).doUpdateSet({ last_run_at: at }))
-    .execute();
+): Promise<boolean> {
+  if (previous === undefined) {
+    const result = await db
+      .insertInto('schedule_marks')
+      .values({ workspace_id: workspaceId, schedule_name: scheduleName, last_run_at: at })
+      .onConflict((oc) => oc.columns(['workspace_id', 'schedule_name']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+  const result = await db
+    .updateTable('schedule_marks')
+    .set({ last_run_at: at })
+    .where('workspace_id', '=', workspaceId)
+    .where('schedule_name', '=', scheduleName)
+    .where('last_run_at', '=', previous)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }

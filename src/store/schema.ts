@@ -15,6 +15,7 @@ export interface Database {
   run_log_lines: RunLogLineTable;
   workspace_states: WorkspaceStateTable;
   schedule_marks: ScheduleMarkTable;
+  workers: WorkerTable;
 }
 
 export interface WorkspaceTable {
@@ -137,6 +138,10 @@ export interface RunTable {
   created_by: string;
   started_at: string | null;
   ended_at: string | null;
+  /** The worker (workers.id) executing it while `running`; what a lost worker's runs are found by. */
+  worker_id: string | null;
+  /** The PostgreSQL queue's job that delivered it (`<job id>@<locked by>`), to release it when its worker is lost. */
+  queue_job: string | null;
 }
 
 /** A run's log, one redacted line per row. */
@@ -160,4 +165,18 @@ export interface ScheduleMarkTable {
   workspace_id: string;
   schedule_name: string;
   last_run_at: string;
+}
+
+/** A process that executes runs, alive while its heartbeat is within the lease (runs/worker-lease.ts). */
+export interface WorkerTable {
+  id: string;
+  name: string;
+  /** `worker` (`sluice worker`) or `server` (`sluice serve` running pipelines itself). */
+  kind: 'worker' | 'server';
+  host: string;
+  /** JSON `{environments: string[] | null, workspaces: string[] | null}`: what it takes (null: all). */
+  labels: string;
+  concurrency: number;
+  started_at: string;
+  last_heartbeat_at: string;
 }

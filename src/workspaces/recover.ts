@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findWorkspaceByRepositoryName } from '../store/workspaces.js';
 import type { WorkspaceContext } from './context.js';
@@ -8,18 +8,25 @@ import type { WorkspaceContext } from './context.js';
  * repository built aside for a
  * workspace that was never recorded is removed; one moved aside for a delete whose row still
  * exists is put back (the delete did not happen), otherwise removed (it did).
+ *
+ * With `minAgeMs`, only leftovers at least that old are touched: the folder is shared by several
+ * servers, one of which may hold that lock or be creating that repository right now.
  */
-export async function recoverRepositories(context: WorkspaceContext): Promise<void> {
+export async function recoverRepositories(context: WorkspaceContext, minAgeMs = 0): Promise<void> {
   if (!existsSync(context.reposDir)) return;
+  const abandoned = (path: string) =>
+    minAgeMs === 0 || Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0) >= minAgeMs;
   for (const entry of readdirSync(context.reposDir)) {
     if (entry.endsWith('.git')) {
       // A server killed while git moved a ref leaves git's lock file, which would refuse every
-      // later update. One server owns a data folder, so at start-up no one holds these locks.
+      // later update. Git holds these locks for milliseconds, so an old one is nobody's.
       for (const lock of ['refs/heads/main.lock', 'packed-refs.lock', 'HEAD.lock']) {
-        rmSync(join(context.reposDir, entry, lock), { force: true });
+        const path = join(context.reposDir, entry, lock);
+        if (abandoned(path)) rmSync(path, { force: true });
       }
       continue;
     }
+    if (!abandoned(join(context.reposDir, entry))) continue;
     const creating = /^(.+)\.git\.creating-\d+$/.exec(entry);
     if (creating) {
       rmSync(join(context.reposDir, entry), { recursive: true, force: true });

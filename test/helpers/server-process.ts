@@ -23,6 +23,8 @@ export interface ServerProcessOptions {
   readonly databaseUrl?: string;
   /** More variables for the server's process (a test's canary, SLUICE_PLUGIN_SANDBOX, ...). */
   readonly env?: Readonly<Record<string, string>>;
+  /** More arguments for `sluice serve` (`--workers 0`, `--repos-dir DIR`). */
+  readonly args?: readonly string[];
 }
 
 /** `sluice serve` running as a process of its own (the built CLI, as a user starts it). */
@@ -45,7 +47,8 @@ export interface ServerProcess {
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first.`);
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', String(port)], {
+  const args = [BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), ...(options.args ?? [])];
+  const child = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH ?? '',
       SLUICE_DATA_DIR: options.dataDir,

@@ -289,6 +289,8 @@ describe.each(kinds)('hostile input answers 4xx, never 500 (%s)', (kind) => {
       created_by: 'test',
       started_at: now,
       ended_at: now,
+      worker_id: null,
+      queue_job: null,
     });
     await insertLogLines(
       t.server.store.db,

@@ -1,4 +1,5 @@
 import { SluiceError } from '../../errors.js';
+import { leaseFromEnv } from '../../runs/worker-lease.js';
 import { sandboxSettingsFromEnv } from '../../sandbox/sandbox-settings.js';
 import type { CliIo } from '../io.js';
 
@@ -6,6 +7,8 @@ export interface ServeFlags {
   readonly host?: string;
   readonly port?: string;
   readonly dataDir?: string;
+  readonly workers?: string;
+  readonly reposDir?: string;
 }
 
 /** `sluice serve`: runs the platform until Ctrl-C or SIGTERM. Flags beat SLUICE_* variables. */
@@ -16,6 +19,12 @@ export async function serve(io: CliIo, flags: ServeFlags): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new SluiceError('usage', `The port must be a number from 0 to 65535, not '${portText}'.`);
   }
+  const workersText = flags.workers ?? io.env.SLUICE_WORKERS ?? '2';
+  const workers = Number(workersText);
+  if (!Number.isInteger(workers) || workers < 0 || workers > 64) {
+    throw new SluiceError('usage', `--workers must be a whole number from 0 to 64, not '${workersText}'.`);
+  }
+  const leaseMs = leaseFromEnv(io.env);
   const { startServer } = await import('../../server/serve.js');
   const server = await startServer({
     host,
@@ -26,6 +35,9 @@ export async function serve(io: CliIo, flags: ServeFlags): Promise<void> {
     adminToken: io.env.SLUICE_ADMIN_TOKEN || undefined,
     secretKey: io.env.SLUICE_SECRET_KEY || undefined,
     sandbox: sandboxSettingsFromEnv(io.env),
+    workers,
+    reposDir: flags.reposDir ?? (io.env.SLUICE_REPOS_DIR || undefined),
+    leaseMs,
   });
   for (const notice of server.notices) io.stderr(`${notice}\n`);
   io.stdout(

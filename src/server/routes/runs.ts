@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { RunEvents } from '../../runs/run-events.js';
 import type { LogEvent, LogLine, RunLog } from '../../runs/run-log.js';
 import { type RunService, toRunView } from '../../runs/run-service.js';
 import { decodeCursor, encodeCursor } from '../../store/keyset-page.js';
@@ -30,7 +31,11 @@ export function runRoutes(
   app: FastifyInstance,
   context: WorkspaceContext,
   runs: RunService,
+  events: RunEvents,
 ): { closeStreams(): void } {
+  // A run executing in another process is followed from the database, woken by its events; the
+  // backstop re-reads the database in case a notification was lost (a reconnecting listener).
+  const backstopMs = context.store.kind === 'sqlite' ? 100 : 5000;
   // Open event streams: ended when the server stops, which otherwise waits for their clients.
   const streams = new Set<FastifyReply['raw']>();
 
@@ -170,23 +175,47 @@ export function runRoutes(
       sent = line.seq;
       raw.write(sseFrame('line', line, line.seq));
     };
-    // A run that has not opened its log yet (queued, or starting) is waited for.
+    // A run that has not opened its log here (queued, or executing in another process) is read
+    // from the database each time its events say something changed.
     let closed = false;
+    let wake: (() => void) | undefined;
+    let changed = false;
+    const unsubscribe = events.subscribe((event) => {
+      if (event.runId !== runId || event.kind === 'cancel') return;
+      changed = true;
+      wake?.();
+    });
     raw.on('close', () => {
       closed = true;
+      unsubscribe();
+      wake?.();
     });
-    for (;;) {
-      const active = runs.logs.get(runId);
-      if (active) return followActive(active, runId, raw, send, () => sent);
-      const run = await findRun(context.store.db, runId);
-      const status = run?.status ?? 'failed';
-      if (status !== 'queued' && status !== 'running') {
+    try {
+      for (;;) {
+        const active = runs.logs.get(runId);
+        if (active) return await followActive(active, runId, raw, send, () => sent);
+        changed = false;
+        const run = await findRun(context.store.db, runId);
+        const status = run?.status ?? 'failed';
         await replayStored(runId, sent, Number.POSITIVE_INFINITY, send);
-        raw.end(sseFrame('end', { status }));
-        return;
+        if (status !== 'queued' && status !== 'running') {
+          raw.end(sseFrame('end', { status }));
+          return;
+        }
+        if (closed) return;
+        if (!changed) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, backstopMs);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
       }
-      if (closed) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      unsubscribe();
     }
   }
 
