@@ -146,6 +146,7 @@ async function runAsServer(
     signal: new AbortController().signal,
     handlers: {
       log: () => undefined,
+      progress: () => undefined,
       step: (step) => {
         records += step.records[ENTITY] ?? 0;
       },

@@ -60,6 +60,19 @@ export interface RunOptions {
    * symlinks; absolute paths and escapes are refused (`plugins/confined-paths.ts`).
    */
   readonly confinePaths?: boolean;
+  /** Told every PROGRESS_MS while a step moves records: what it has moved so far. */
+  readonly onProgress?: (progress: StepProgress) => void;
+}
+
+/** How often a step in progress reports its records. */
+const PROGRESS_MS = 2000;
+
+/** Records a step has moved so far, by stream, and for how long it has run. */
+export interface StepProgress {
+  readonly extractor: string;
+  readonly loader: string;
+  readonly records: Readonly<Record<string, number>>;
+  readonly elapsedMs: number;
 }
 
 export interface StepResult {
@@ -188,6 +201,21 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
   const records: Record<string, number> = {};
   let saving: Promise<void> = Promise.resolve();
   let stateSaved = false;
+  let reported = 0;
+  const progress = options.onProgress
+    ? setInterval(() => {
+        const total = Object.values(records).reduce((sum, n) => sum + n, 0);
+        if (total === reported) return;
+        reported = total;
+        options.onProgress?.({
+          extractor: step.extractor.name,
+          loader: step.loader.name,
+          records: { ...records },
+          elapsedMs: performance.now() - started,
+        });
+      }, PROGRESS_MS)
+    : undefined;
+  progress?.unref();
   // Configuration, catalog and state files live in a private folder removed when the step ends.
   await withPrivateDir(async (dir) => {
     const tapConfigPath = tap ? await writePrivateJson(dir, 'tap.config.json', tapConfig) : '';
@@ -274,7 +302,7 @@ async function runStep(options: RunOptions, step: ExtractLoadStep): Promise<Step
       await targetJsonl(targetConfig as TargetJsonlConfig, mapped, emitState, paths);
     }
     await saving;
-  }, options.scratchDir);
+  }, options.scratchDir).finally(() => clearInterval(progress));
   return {
     extractor: step.extractor.name,
     loader: step.loader.name,

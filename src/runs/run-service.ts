@@ -616,6 +616,7 @@ export class RunService {
         handlers: {
           log: (line) => log.write(line),
           step: () => undefined,
+          progress: () => undefined,
           getState: async () => undefined,
           setState: async () => undefined,
           ...handlers,
@@ -673,6 +674,24 @@ export class RunService {
         setState: async (stateId, value) => {
           checked(stateId);
           await store.set(stateId, value);
+        },
+        progress: (progress) => {
+          // The counts of the steps done so far, and of this one as it goes: live in the API.
+          const live = { ...records };
+          for (const [stream, count] of Object.entries(progress.records))
+            live[stream] = (live[stream] ?? 0) + count;
+          const total = Object.values(progress.records).reduce((sum, n) => sum + n, 0);
+          const perSecond = Math.round(total / Math.max(progress.elapsedMs / 1000, 0.001));
+          log.write(
+            `${progress.extractor} -> ${progress.loader}: ${total} records so far (${Object.entries(
+              progress.records,
+            )
+              .map(([stream, n]) => `${stream} ${n}`)
+              .join(', ')}), ${perSecond} rows/s`,
+          );
+          void updateRunIf(this.context.store.db, run.id, ['running'], {
+            records_by_stream: JSON.stringify(live),
+          }).catch(() => undefined);
         },
         step: (step) => {
           for (const [stream, count] of Object.entries(step.records)) {

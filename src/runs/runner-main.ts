@@ -103,6 +103,7 @@ export async function runnerMain(): Promise<number> {
           scratchDir: job.scratchDir,
           // A runner runs a server's workspace: built-in plugins stay inside its folder.
           confinePaths: true,
+          onProgress: (progress) => send({ progress }),
           ...(job.stateId ? { stateId: job.stateId } : {}),
         },
         (step) => send({ step }),

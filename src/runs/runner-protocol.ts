@@ -1,6 +1,6 @@
 import type { RuntimeEnv } from '../config/env-layers.js';
 import type { StoredState } from './local-state-store.js';
-import type { StepResult } from './run-pipeline.js';
+import type { StepProgress, StepResult } from './run-pipeline.js';
 
 /**
  * What the server and a run's runner process say to each other, one JSON object per line: the
@@ -38,6 +38,7 @@ export interface RunnerError {
 export type RunnerMessage =
   | { readonly log: string }
   | { readonly step: StepResult }
+  | { readonly progress: StepProgress }
   | { readonly call: number; readonly getState: string }
   | { readonly call: number; readonly setState: string; readonly value: StoredState }
   | { readonly done: true }

@@ -4,7 +4,7 @@ import { SluiceError } from '../errors.js';
 import type { PluginSandbox } from '../sandbox/plugin-sandbox.js';
 import { linesOf } from './external-plugin.js';
 import type { StateEntry, StoredState } from './local-state-store.js';
-import type { StepResult } from './run-pipeline.js';
+import type { StepProgress, StepResult } from './run-pipeline.js';
 import { fromRunnerError, toRunnerError } from './runner-main.js';
 import {
   MAX_MESSAGE_BYTES,
@@ -17,6 +17,7 @@ import {
 export interface RunnerHandlers {
   log(line: string): void;
   step(result: StepResult): void;
+  progress(progress: StepProgress): void;
   getState(stateId: string): Promise<StateEntry | undefined>;
   setState(stateId: string, value: StoredState): Promise<void>;
 }
@@ -112,6 +113,7 @@ export async function runSandboxed(options: SandboxedJob): Promise<void> {
       const message = JSON.parse(line) as RunnerMessage;
       if ('log' in message) handlers.log(String(message.log));
       else if ('step' in message) handlers.step(message.step);
+      else if ('progress' in message) handlers.progress(message.progress);
       else if ('call' in message) {
         if (++callsInFlight > MAX_CALLS_IN_FLIGHT) throw new Error('too many state calls at once');
         const id = message.call;

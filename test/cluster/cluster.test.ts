@@ -259,8 +259,8 @@ describe.runIf(clustered)('a cluster: two servers (--workers 0) and three worker
     const listed = (await call(serverA(), 'GET', '/workers')).body.items;
     expect(listed.map((w: { name: string }) => w.name)).toEqual(['worker-prod']);
     expect(listed[0].labels).toEqual({ environments: ['prod'], workspaces: null });
-    // A worker that takes dev runs starts it.
-    await startWorker('worker-3');
+    // A worker that takes dev runs starts it (two, so that one can be lost below).
+    await Promise.all([startWorker('worker-3'), startWorker('worker-4')]);
     expect((await ended(serverB(), dev.id, devRun.id)).status).toBe('success');
   }, 120_000);
 
@@ -272,6 +272,21 @@ describe.runIf(clustered)('a cluster: two servers (--workers 0) and three worker
     });
     expect(started.status, JSON.stringify(started.body)).toBe(201);
     const runId = started.body.id;
+    // Followed live from the other server: the worker's log lines and progress reach it as they come.
+    const stream = await fetch(`${serverB().url}/api/v1/workspaces/${workspace.id}/runs/${runId}/log`, {
+      headers: { authorization: `Bearer ${adminToken}`, accept: 'text/event-stream' },
+    });
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    let events = '';
+    await until('a progress line in the event stream', async () => {
+      const { value } = await reader.read();
+      events += new TextDecoder().decode(value);
+      return /target-duckdb-slow: \d+ records so far \(numbers \d+\), \d+ rows\/s/.test(events)
+        ? true
+        : undefined;
+    });
+    await reader.cancel();
+    expect(events).toContain('event: line');
     // Running, with some state saved: the loader has confirmed a few rows.
     const holder = await until(
       'the run to save state',
@@ -279,7 +294,9 @@ describe.runIf(clustered)('a cluster: two servers (--workers 0) and three worker
         const run = (await call(serverB(), 'GET', `/workspaces/${workspace.id}/runs/${runId}`)).body;
         const states = (await call(serverB(), 'GET', `/workspaces/${workspace.id}/state`)).body;
         const saved = states.items.some((e: { stateId: string }) => e.stateId.includes('slow-tap'));
-        return run.status === 'running' && saved ? run.workerId : undefined;
+        return run.status === 'running' && saved && run.recordsByStream.numbers > 0
+          ? run.workerId
+          : undefined;
       },
       60_000,
     );

@@ -6,10 +6,10 @@ import { configurationOf, pluginConfigOf } from '../../src/workspaces/project-vi
 
 /**
  * The configuration views are linear in the number of keys: 20,000 keys (what froze the server
- * for 150 s when a view was quadratic) resolve in well under a second. The bound asserted is a
- * loose 2 s, for busy machines; a quadratic step would take minutes.
+ * for 150 s when a view was quadratic) resolve in well under a second. No time is asserted (a
+ * busy machine must not fail them); a quadratic step would take minutes and fail on the test's
+ * timeout. The time each took is printed.
  */
-const BOUND_MS = 2_000;
 const KEYS = 20_000;
 
 function project(text: string): Project {
@@ -70,7 +70,6 @@ describe('configuration views at 20,000 keys', () => {
     });
     expect(settings.find((s) => s.name === 'key_11')?.differs).toBe(false);
     console.info(`${expect.getState().currentTestName}: ${milliseconds.toFixed(0)} ms`);
-    expect(milliseconds).toBeLessThan(BOUND_MS);
   });
 
   it("nest 20,000 keys under one prefix into a plugin's configuration", () => {
@@ -91,7 +90,6 @@ describe('configuration views at 20,000 keys', () => {
     expect(Object.keys(result.config.a as object)).toHaveLength(KEYS);
     expect(result.config).toMatchObject({ a: { k0: 0, k19999: 19999 } });
     console.info(`${expect.getState().currentTestName}: ${milliseconds.toFixed(0)} ms`);
-    expect(milliseconds).toBeLessThan(BOUND_MS);
   });
 
   it('resolve 5,000 plugins, each configured in an environment', () => {
@@ -115,7 +113,6 @@ describe('configuration views at 20,000 keys', () => {
       staging: { value: 's4999', source: 'environment' },
     });
     console.info(`${expect.getState().currentTestName}: ${milliseconds.toFixed(0)} ms`);
-    expect(milliseconds).toBeLessThan(BOUND_MS);
   });
 
   it('gather 5,000 object settings from their nested keys', () => {
@@ -136,6 +133,5 @@ describe('configuration views at 20,000 keys', () => {
     );
     expect(result.config).toMatchObject({ o0: { inner: 0 }, o4999: { inner: 4999 } });
     console.info(`${expect.getState().currentTestName}: ${milliseconds.toFixed(0)} ms`);
-    expect(milliseconds).toBeLessThan(BOUND_MS);
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/server/serve.js';
+import { down as undoWorkers } from '../../src/store/migrations/0007-workers.js';
 import { openStore } from '../../src/store/open-store.js';
 import {
   api,
@@ -160,6 +161,9 @@ describe.each(kinds)('upgrading a database with duplicate workspace names (%s)',
     const adminToken = `admin-${randomBytes(24).toString('hex')}`;
     // The database as an older server left it: migrated up to 0005, with look-alike names.
     const store = await openStore({ dataDir, databaseUrl: database?.url });
+    // The migrations after 0006 go first, as they would not be there either.
+    await undoWorkers(store.db as never);
+    await sql`DELETE FROM kysely_migration WHERE name = '0007-workers'`.execute(store.db);
     await sql`DROP INDEX workspaces_normalized_name`.execute(store.db);
     await sql`ALTER TABLE workspaces DROP COLUMN normalized_name`.execute(store.db);
     await sql`DELETE FROM kysely_migration WHERE name = '0006-unique-workspace-names'`.execute(store.db);

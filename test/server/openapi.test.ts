@@ -42,7 +42,7 @@ describe.each(kinds)('the OpenAPI document (%s)', (kind) => {
     expect(doc.paths['/api/v1/health']?.get?.security).toEqual([]);
   });
 
-  it('lists the workspace, token, promotion, secret, run and state operations, and nothing outside the API', () => {
+  it('lists the workspace, token, promotion, secret, run, state and worker operations, and nothing outside the API', () => {
     const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
     );
@@ -73,6 +73,7 @@ describe.each(kinds)('the OpenAPI document (%s)', (kind) => {
         'GET /api/v1/workspaces/{id}/runs/{run}',
         'POST /api/v1/workspaces/{id}/runs/{run}/cancel',
         'GET /api/v1/workspaces/{id}/runs/{run}/log',
+        'GET /api/v1/workers',
         'GET /api/v1/workspaces/{id}/state',
         'GET /api/v1/workspaces/{id}/state/{stateId}',
         'PUT /api/v1/workspaces/{id}/state/{stateId}',

@@ -24,13 +24,20 @@ export async function serve(io: CliIo, flags: ServeFlags): Promise<void> {
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) {
     throw new SluiceError('usage', `--workers must be a whole number from 0 to 64, not '${workersText}'.`);
   }
+  const databaseUrl = io.env.SLUICE_DATABASE_URL || undefined;
+  if (workers === 0 && !/^postgres(ql)?:\/\//.test(databaseUrl ?? '')) {
+    throw new SluiceError(
+      'usage',
+      '--workers 0 leaves runs to `sluice worker` processes, which need the cluster\'s PostgreSQL database: set SLUICE_DATABASE_URL=postgres://... (with SQLite, only this server can run pipelines).',
+    );
+  }
   const leaseMs = leaseFromEnv(io.env);
   const { startServer } = await import('../../server/serve.js');
   const server = await startServer({
     host,
     port,
     dataDir: flags.dataDir ?? io.env.SLUICE_DATA_DIR ?? '.sluice',
-    databaseUrl: io.env.SLUICE_DATABASE_URL || undefined,
+    databaseUrl,
     publicUrl: io.env.SLUICE_PUBLIC_URL || undefined,
     adminToken: io.env.SLUICE_ADMIN_TOKEN || undefined,
     secretKey: io.env.SLUICE_SECRET_KEY || undefined,
