@@ -42,7 +42,18 @@ export async function createTestDatabase(): Promise<{ name: string; url: string;
   const name = `sluice_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  // A copy of the run's migrated template (test/global-setup.ts) when there is one.
+  const template = process.env.SLUICE_TEST_POSTGRES_TEMPLATE;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
+      break;
+    } catch (error) {
+      // Two copies of one template at the same instant: PostgreSQL refuses one; it tries again.
+      if (!/being accessed by other users/.test((error as Error).message) || attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
   await admin.end();
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${name}`;
