@@ -18,6 +18,7 @@ import {
   updateRunIf,
 } from '../store/runs.js';
 import type { RunStatus } from '../store/schema.js';
+import { forgetWorkers } from '../store/workers.js';
 import { findWorkspaceById, type WorkspaceRow } from '../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from '../workspaces/context.js';
 import { loadProjectAt, refreshWorkspaceState } from '../workspaces/workspace-state.js';
@@ -374,6 +375,7 @@ export class RunService {
     const db = this.context.store.db;
     await this.removeScratchFolders();
     if (this.context.store.kind !== 'sqlite') return;
+    await forgetWorkers(db);
     for (const run of await runsWithStatus(db, ['running'])) {
       await updateRunIf(db, run.id, ['running'], {
         status: 'failed',

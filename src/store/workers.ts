@@ -23,6 +23,11 @@ export async function deleteWorker(db: Kysely<Database>, id: string): Promise<bo
   return Number(result.numDeletedRows) > 0;
 }
 
+/** Forgets every worker: at the start of an embedded server, the only process that had any. */
+export async function forgetWorkers(db: Kysely<Database>): Promise<void> {
+  await db.deleteFrom('workers').execute();
+}
+
 export async function listWorkers(db: Kysely<Database>): Promise<WorkerRow[]> {
   return db.selectFrom('workers').selectAll().orderBy('started_at').orderBy('id').execute();
 }

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/serve.js';
 import { testSandboxSettings } from '../helpers/sandbox.js';
-import { api, createTestDatabase, git, storeKinds, withToken } from '../helpers/test-server.js';
+import { api, createTestDatabase, git, issueToken, storeKinds, withToken } from '../helpers/test-server.js';
 
 const clustered = (await storeKinds()).includes('postgres');
 
@@ -126,6 +126,20 @@ describe.runIf(clustered)('two servers on one PostgreSQL and one repository fold
     }
     const runs = await scheduled();
     expect(runs.map((r: { status: string }) => r.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+  });
+
+  it('lists its workers to the admin only: a tenant token learns nothing of them', async () => {
+    const workspace = (await call(a(), 'POST', '/workspaces', { name: 'Tenant' })).body;
+    const tenant = await issueToken(a().url, adminToken, {
+      name: 'tenant',
+      workspaces: [workspace.id],
+      access: 'write',
+    });
+    const answer = await api(b().url, tenant, 'GET', '/workers');
+    expect(answer.status).toBe(403);
+    expect(JSON.stringify(answer.body)).not.toMatch(/wkr_|sluice serve|heartbeat/i);
+    // These servers run no pipelines (--workers 0): no worker is registered at all.
+    expect((await call(a(), 'GET', '/workers')).body).toEqual({ items: [] });
   });
 
   it('applies one of two promotions into one target sent to different servers; the other answers 409', async () => {

@@ -28,7 +28,7 @@ export async function serve(io: CliIo, flags: ServeFlags): Promise<void> {
   if (workers === 0 && !/^postgres(ql)?:\/\//.test(databaseUrl ?? '')) {
     throw new SluiceError(
       'usage',
-      '--workers 0 leaves runs to `sluice worker` processes, which need the cluster\'s PostgreSQL database: set SLUICE_DATABASE_URL=postgres://... (with SQLite, only this server can run pipelines).',
+      "--workers 0 leaves runs to `sluice worker` processes, which need the cluster's PostgreSQL database: set SLUICE_DATABASE_URL=postgres://... (with SQLite, only this server can run pipelines).",
     );
   }
   const leaseMs = leaseFromEnv(io.env);
