@@ -209,7 +209,7 @@ describe.runIf(clustered)('a cluster: two servers (--workers 0) and three worker
       expect(a?.body.items).toHaveLength(PAIRS);
     }
     // A run's log reads the same from either server.
-    for (const s of submitted.slice(0, 12)) {
+    for (const s of submitted) {
       const [a, b] = await Promise.all(
         servers.map((server) =>
           fetch(`${server.url}/api/v1/workspaces/${s.workspace}/runs/${s.run}/log`, {
