@@ -1,20 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach } from 'vitest';
 import { gitIdentityEnv, runGit } from '../../src/git/run-git.js';
-
-const made: string[] = [];
-
-afterEach(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+import { tempFolder } from '../helpers/temp-folders.js';
 
 /** A new temporary folder, removed after the test. */
 export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-git-'));
-  made.push(dir);
-  return dir;
+  return tempFolder('sluice-git-', 'test');
 }
 
 export const ALICE = { name: 'Alice Example', email: 'alice@example.com' } as const;

@@ -1,21 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterEach } from 'vitest';
 import { loadProject } from '../../src/project/load.js';
 import type { Project } from '../../src/project/model.js';
 import { folderSource } from '../../src/project/project-source.js';
-
-const made: string[] = [];
-
-afterEach(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+import { tempFolder } from './temp-folders.js';
 
 /** Writes files (path -> text) into a new temporary folder, removed after the test. */
 export function tempProject(files: Readonly<Record<string, string>>): string {
-  const root = mkdtempSync(join(tmpdir(), 'sluice-test-'));
-  made.push(root);
+  const root = tempFolder('sluice-test-', 'test');
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);

@@ -1,25 +1,15 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll } from 'vitest';
+import { tempFolder } from '../helpers/temp-folders.js';
 import { GIT_ENV } from '../helpers/test-server.js';
 
 const run = promisify(execFile);
 
-const made: string[] = [];
-
-// After the file, not after each test: the tables run concurrently.
-afterAll(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A new temporary folder, removed after the test file. */
+/** A new temporary folder, removed after the test file (not after each test: the tables run concurrently). */
 export function tempDir(prefix = 'sluice-merge-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
+  return tempFolder(prefix, 'file');
 }
 
 export interface GitResult {

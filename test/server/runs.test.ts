@@ -363,21 +363,26 @@ describe.each(kinds)('pipeline runs on the server (%s)', (kind) => {
     ).toBe(204);
   });
 
-  it('installs a plugin with a pip_url into the workspace folder on its first run', async () => {
-    const run = await start(staging.id, { blocks: ['tap-numbers', 'target-jsonl'] });
-    const ended = await finished(staging.id, run.id);
-    expect(ended.status, JSON.stringify(ended.error)).toBe('success');
-    expect(ended.recordsByStream).toEqual({ numbers: 4 });
-    expect(
-      existsSync(join(workDir(staging.id), '.sluice/venvs/extractors/tap-numbers/bin/tap-numbers')),
-    ).toBe(true);
-    const log = await (
-      await fetch(`${t.url}/api/v1/workspaces/${staging.id}/runs/${run.id}/log`, {
-        headers: { authorization: `Bearer ${t.adminToken}` },
-      })
-    ).text();
-    expect(log).toContain('Installing tap-numbers');
-  });
+  // On one store only: the install (a virtualenv, then pip: seconds of CPU) happens in the runner,
+  // and the store keeps only the run and its log lines, which the other tests check on both.
+  it.runIf(kind === 'sqlite')(
+    'installs a plugin with a pip_url into the workspace folder on its first run',
+    async () => {
+      const run = await start(staging.id, { blocks: ['tap-numbers', 'target-jsonl'] });
+      const ended = await finished(staging.id, run.id);
+      expect(ended.status, JSON.stringify(ended.error)).toBe('success');
+      expect(ended.recordsByStream).toEqual({ numbers: 4 });
+      expect(
+        existsSync(join(workDir(staging.id), '.sluice/venvs/extractors/tap-numbers/bin/tap-numbers')),
+      ).toBe(true);
+      const log = await (
+        await fetch(`${t.url}/api/v1/workspaces/${staging.id}/runs/${run.id}/log`, {
+          headers: { authorization: `Bearer ${t.adminToken}` },
+        })
+      ).text();
+      expect(log).toContain('Installing tap-numbers');
+    },
+  );
 
   it('fails a run that times out, after its retries, saying so in the error and the log', async () => {
     const run = await start(dev.id, {
