@@ -193,10 +193,15 @@ export async function findWorkspace(
   context: WorkspaceContext,
   ref: string,
 ): Promise<WorkspaceRow | undefined> {
-  return (
-    (await findWorkspaceById(context.store.db, ref)) ??
-    (await findWorkspaceByRepositoryName(context.store.db, ref.replace(/\.git$/, '')))
-  );
+  return (await findWorkspaceById(context.store.db, ref)) ?? (await findWorkspaceByRepository(context, ref));
+}
+
+/** A workspace by repository name (current or former, with or without `.git`), or undefined. */
+export async function findWorkspaceByRepository(
+  context: WorkspaceContext,
+  ref: string,
+): Promise<WorkspaceRow | undefined> {
+  return findWorkspaceByRepositoryName(context.store.db, ref.replace(/\.git$/, ''));
 }
 
 export function workspaceNotFound(ref: string): SluiceError {
