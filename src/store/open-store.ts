@@ -1,7 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  Kysely,
+  type Migration,
+  Migrator,
+  PostgresDialect,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+} from 'kysely';
 import { SluiceError } from '../errors.js';
 import * as initial from './migrations/0001-initial.js';
 import * as promotions from './migrations/0002-promotions.js';
@@ -78,7 +86,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     database.pragma('journal_mode = WAL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(database) }) });
     kind = 'sqlite';
   }
   const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
@@ -93,6 +101,36 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     close: async () => {
       await db.destroy();
       await connectionsClosed();
+    },
+  };
+}
+
+/** Statements kept per SQLite database: far more than the queries the server runs often. */
+const KEPT_STATEMENTS = 256;
+
+/**
+ * better-sqlite3 as Kysely sees it, keeping prepared statements by their text: Kysely prepares
+ * one for every query it runs, and preparing costs more than running the small queries that every
+ * request makes (the token, the workspace). Kysely runs one query at a time on its one SQLite
+ * connection, so a statement is never used twice at once; SQLite prepares one again by itself
+ * when a migration changes the schema.
+ */
+function keepingStatements(database: import('better-sqlite3').Database): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
+  return {
+    close: () => database.close(),
+    prepare: (sql) => {
+      const kept = statements.get(sql);
+      if (kept) {
+        // Most recently used last: the first key is the one to drop.
+        statements.delete(sql);
+        statements.set(sql, kept);
+        return kept;
+      }
+      const statement = database.prepare(sql);
+      statements.set(sql, statement);
+      if (statements.size > KEPT_STATEMENTS) statements.delete(statements.keys().next().value as string);
+      return statement;
     },
   };
 }
