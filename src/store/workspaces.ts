@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { afterCursor } from './keyset-page.js';
 import type { Database, WorkspaceTable } from './schema.js';
 import { workspaceNameKey } from './workspace-name-key.js';
@@ -54,21 +54,58 @@ export async function findWorkspaceByRepositoryName(
   return alias ? findWorkspaceById(db, alias.workspace_id) : undefined;
 }
 
-/** One page of workspaces in creation order, after the (created_at, id) of the cursor. */
-export async function listWorkspaces(
-  db: Kysely<Database>,
-  options: { scope: WorkspaceScope; limit: number; after?: { createdAt: string; id: string } },
-): Promise<WorkspaceRow[]> {
-  let query = db.selectFrom('workspaces').selectAll();
+/** Which page `listWorkspaces` and `workspacePageStamp` read. */
+export interface WorkspacePageQuery {
+  readonly scope: WorkspaceScope;
+  readonly limit: number;
+  readonly after?: { createdAt: string; id: string };
+}
+
+/** The rows of a page, selecting nothing yet; undefined for an empty scope, which holds none. */
+function pageQuery(db: Kysely<Database>, options: WorkspacePageQuery) {
+  let query = db.selectFrom('workspaces');
   if (options.scope !== '*') {
-    if (options.scope.length === 0) return [];
+    if (options.scope.length === 0) return undefined;
     query = query.where('id', 'in', [...options.scope]);
   }
   const after = options.after;
   if (after) {
     query = query.where((eb) => afterCursor(eb, after));
   }
-  return query.orderBy('created_at').orderBy('id').limit(options.limit).execute();
+  return query.orderBy('created_at').orderBy('id').limit(options.limit);
+}
+
+/** One page of workspaces in creation order, after the (created_at, id) of the cursor. */
+export async function listWorkspaces(
+  db: Kysely<Database>,
+  options: WorkspacePageQuery,
+): Promise<WorkspaceRow[]> {
+  return (await pageQuery(db, options)?.selectAll().execute()) ?? [];
+}
+
+/**
+ * What the page `listWorkspaces` would answer holds, as one short text: the id and version of
+ * each of its rows, in order (`pageStampOf` those rows). Every change to a row increases its
+ * version, so two equal stamps mean equal pages, and the stamp costs one value to read where the
+ * page costs every column of every row.
+ */
+export async function workspacePageStamp(db: Kysely<Database>, options: WorkspacePageQuery): Promise<string> {
+  const rows = pageQuery(db, options)?.select(['id', 'version', 'created_at']);
+  if (!rows) return '';
+  // Each row's id:version in the page's order; `string_agg` is PostgreSQL's and SQLite's (3.44+).
+  const idsAndVersions = sql<string | null>`string_agg(
+    page.id || ':' || cast(page.version as text), ',' order by page.created_at, page.id
+  )`;
+  const { stamp } = await db
+    .selectFrom(rows.as('page'))
+    .select(idsAndVersions.as('stamp'))
+    .executeTakeFirstOrThrow();
+  return stamp ?? '';
+}
+
+/** The stamp of rows read with `listWorkspaces`: what `workspacePageStamp` answers for them. */
+export function pageStampOf(rows: readonly Pick<WorkspaceRow, 'id' | 'version'>[]): string {
+  return rows.map((row) => `${row.id}:${row.version}`).join(',');
 }
 
 export async function updateWorkspace(
