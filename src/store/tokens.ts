@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { compiledOnce } from './compiled-query.js';
 import { afterCursor } from './keyset-page.js';
 import type { Database, TokenTable } from './schema.js';
 import type { WorkspaceRow } from './workspaces.js';
@@ -9,32 +10,22 @@ export async function insertToken(db: Kysely<Database>, row: TokenRow): Promise<
   await db.insertInto('tokens').values(row).execute();
 }
 
+const activeTokenByHash = compiledOnce((db, p) =>
+  db.selectFrom('tokens').selectAll().where('token_hash', '=', p('hash')).where('revoked_at', 'is', null),
+);
+
 /** The token with this hash, if it exists and is not revoked. */
 export async function findActiveTokenByHash(
   db: Kysely<Database>,
   hash: string,
 ): Promise<TokenRow | undefined> {
-  return db
-    .selectFrom('tokens')
-    .selectAll()
-    .where('token_hash', '=', hash)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
+  return (await activeTokenByHash(db, '', { hash }))[0];
 }
 
-/**
- * The token with this hash, if it exists and is not revoked, and in the same round trip the
- * workspace whose id is `workspaceId` (undefined when there is none): what a request about one
- * workspace needs before anything else, in one query instead of two.
- */
-export async function findActiveTokenAndWorkspace(
-  db: Kysely<Database>,
-  hash: string,
-  workspaceId: string,
-): Promise<{ token: TokenRow; workspace: WorkspaceRow | undefined } | undefined> {
-  const row = await db
+const activeTokenAndWorkspace = compiledOnce((db, p) =>
+  db
     .selectFrom('tokens')
-    .leftJoin('workspaces', (join) => join.on((eb) => eb('workspaces.id', '=', eb.val(workspaceId))))
+    .leftJoin('workspaces', (join) => join.on((eb) => eb('workspaces.id', '=', eb.val(p('workspace')))))
     .selectAll('tokens')
     .select([
       'workspaces.id as w_id',
@@ -51,9 +42,21 @@ export async function findActiveTokenAndWorkspace(
       'workspaces.owned_keys as w_owned_keys',
       'workspaces.schedules_enabled as w_schedules_enabled',
     ])
-    .where('tokens.token_hash', '=', hash)
-    .where('tokens.revoked_at', 'is', null)
-    .executeTakeFirst();
+    .where('tokens.token_hash', '=', p('hash'))
+    .where('tokens.revoked_at', 'is', null),
+);
+
+/**
+ * The token with this hash, if it exists and is not revoked, and in the same round trip the
+ * workspace whose id is `workspaceId` (undefined when there is none): what a request about one
+ * workspace needs before anything else, in one query instead of two.
+ */
+export async function findActiveTokenAndWorkspace(
+  db: Kysely<Database>,
+  hash: string,
+  workspaceId: string,
+): Promise<{ token: TokenRow; workspace: WorkspaceRow | undefined } | undefined> {
+  const [row] = await activeTokenAndWorkspace(db, '', { hash, workspace: workspaceId });
   if (!row) return undefined;
   const token: TokenRow = {
     id: row.id,
