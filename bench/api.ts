@@ -10,7 +10,8 @@
  * plugins and environments dev, staging and prod through `git push`.
  * Targets (issue 11): the workspace read at least a third of hello-world's throughput; the list
  * and the configuration view three times what they were before.
- * Run: `node_modules/.bin/tsx bench/api.ts [--postgres]` (BENCH_SECONDS per row, default 5).
+ * Run: `node_modules/.bin/tsx bench/api.ts [--postgres]` (BENCH_ROUNDS turns of a second per
+ * side and row, default 5).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,12 +21,13 @@ import pg from 'pg';
 import { gitIdentityEnv, runGit } from '../src/git/run-git.js';
 import { DEFAULT_SANDBOX_SETTINGS } from '../src/sandbox/sandbox-settings.js';
 import { startServer } from '../src/server/serve.js';
-import { type LoadOptions, type LoadResult, loadInChild } from './http-load.js';
+import { type LoadOptions, type LoadResult, loadGenerator, summarize } from './http-load.js';
 
 const WORKSPACES = Number(process.env.BENCH_WORKSPACES ?? 200);
 const PUSHED = 10;
-const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
-const WARMUP_MS = 1000;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const TURN_MS = 1000;
+const WARMUP_MS = 200;
 const ADMIN_TOKEN = 'bench-admin-token-for-the-api-benchmark';
 const POSTGRES_ADMIN_URL = process.env.SLUICE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
@@ -230,23 +232,36 @@ try {
   const setupS = (performance.now() - setup) / 1000;
 
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
-  const load = (base: string, paths: readonly string[], clients: number, headers = {}) =>
-    loadInChild({
-      base,
-      paths,
-      clients,
-      headers,
-      warmupMs: WARMUP_MS,
-      measureMs: MEASURE_MS,
-    } satisfies LoadOptions);
-  const rows: { name: string; clients: number; sluice: LoadResult; baseline: LoadResult }[] = [];
+  const generator = loadGenerator();
+  type Summary = ReturnType<typeof summarize>;
+  const rows: { name: string; clients: number; sluice: Summary; baseline: Summary }[] = [];
+  /**
+   * Hello-world and Sluice in turns of one second, ROUNDS each, which goes first alternating: the
+   * machine's other work then weighs on both alike. Each turn opens its connections and warms up
+   * for a fifth of a second before it counts.
+   */
   const measure = async (name: string, paths: readonly string[], clients: number) => {
-    // Hello-world first, then Sluice, with the same client and as many connections.
-    const baseline = await load(helloUrl, ['/'], clients);
-    const sluice = await load(server.url, paths, clients, auth);
-    if (sluice.failures > 0)
-      throw new Error(`${name}: ${sluice.failures} requests failed, the first with ${sluice.firstFailure}`);
-    rows.push({ name, clients, sluice, baseline });
+    const sides = {
+      baseline: { base: helloUrl, paths: ['/'], headers: {}, results: [] as LoadResult[] },
+      sluice: { base: server.url, paths, headers: auth, results: [] as LoadResult[] },
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of round % 2 ? [sides.sluice, sides.baseline] : [sides.baseline, sides.sluice]) {
+        const options: LoadOptions = { ...side, clients, warmupMs: WARMUP_MS, measureMs: TURN_MS };
+        const result = await generator.run(options);
+        if (result.failures > 0)
+          throw new Error(
+            `${name}: ${result.failures} requests failed, the first with ${result.firstFailure}`,
+          );
+        side.results.push(result);
+      }
+    }
+    rows.push({
+      name,
+      clients,
+      sluice: summarize(sides.sluice.results),
+      baseline: summarize(sides.baseline.results),
+    });
   };
 
   await measure(
@@ -264,7 +279,7 @@ try {
   );
 
   console.log(
-    `${postgres ? 'PostgreSQL' : 'SQLite'}; ${WORKSPACES} workspaces, ${PUSHED} with a pushed meltano.yml (set up in ${fmt(setupS, 1)} s); each row: ${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured, keep-alive client in a child process`,
+    `${postgres ? 'PostgreSQL' : 'SQLite'}; ${WORKSPACES} workspaces, ${PUSHED} with a pushed meltano.yml (set up in ${fmt(setupS, 1)} s); each row: ${ROUNDS} turns of ${TURN_MS / 1000} s each side, interleaved; keep-alive client in a child process`,
   );
   console.log(
     '| request | clients | hello-world req/s | p50 ms | p99 ms | Sluice req/s | p50 ms | p99 ms | ratio |',
@@ -275,6 +290,7 @@ try {
       `| ${name} | ${clients} | ${fmt(baseline.perSecond)} | ${fmt(baseline.p50Ms, 2)} | ${fmt(baseline.p99Ms, 2)} | ${fmt(sluice.perSecond)} | ${fmt(sluice.p50Ms, 2)} | ${fmt(sluice.p99Ms, 2)} | ${fmt(sluice.perSecond / baseline.perSecond, 2)} |`,
     );
   }
+  generator.close();
 } finally {
   await hello.close();
   await server.close();

@@ -20,10 +20,9 @@ export interface LoadOptions {
 }
 
 export interface LoadResult {
-  readonly requests: number;
-  readonly perSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
+  /** The time of each request answered in the measured period, in milliseconds. */
+  readonly latencies: readonly number[];
+  readonly measureMs: number;
   /** Answers other than 200 (or failed requests) during the measured period. */
   readonly failures: number;
   /** The first failure, to say what went wrong. */
@@ -123,34 +122,55 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     }
   };
   await Promise.all(Array.from({ length: options.clients }, loop));
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { latencies, measureMs: options.measureMs, failures, firstFailure };
+}
+
+export interface LoadGenerator {
+  run(options: LoadOptions): Promise<LoadResult>;
+  close(): void;
+}
+
+/**
+ * A load generator in a child process (this file, started with the same Node options, e.g.
+ * tsx's), which runs one load after the other as it is asked.
+ */
+export function loadGenerator(): LoadGenerator {
+  const child = fork(fileURLToPath(import.meta.url), ['--child'], { stdio: 'inherit' });
+  let exited: Error | undefined;
+  const waiting = new Set<(error: Error) => void>();
+  child.once('exit', (code) => {
+    exited = new Error(`The load generator exited with status ${code}.`);
+    for (const reject of waiting) reject(exited);
+  });
   return {
-    requests: latencies.length,
-    perSecond: latencies.length / (options.measureMs / 1000),
-    p50Ms: at(0.5),
-    p99Ms: at(0.99),
-    failures,
-    firstFailure,
+    run: (options) =>
+      new Promise((resolve, reject) => {
+        if (exited) return reject(exited);
+        waiting.add(reject);
+        child.once('message', (result) => {
+          waiting.delete(reject);
+          resolve(result as LoadResult);
+        });
+        child.send(options);
+      }),
+    close: () => child.kill(),
   };
 }
 
-/** Runs the load in a child process (this file, started with the same Node options, e.g. tsx's). */
-export function loadInChild(options: LoadOptions): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--child'], { stdio: 'inherit' });
-    child.once('message', (result) => resolve(result as LoadResult));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`The load generator exited with status ${code}.`));
-    });
-    child.send(options);
-  });
+/** Summary of the loads of one side: requests per second over all measured time, p50 and p99. */
+export function summarize(results: readonly LoadResult[]): {
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+} {
+  const latencies = results.flatMap((result) => result.latencies).sort((a, b) => a - b);
+  const seconds = results.reduce((sum, result) => sum + result.measureMs, 0) / 1000;
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { perSecond: latencies.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 
 if (process.argv[2] === '--child' && process.send) {
-  process.once('message', async (options) => {
-    const result = await runLoad(options as LoadOptions);
-    process.send?.(result, () => process.exit(0));
+  process.on('message', async (options) => {
+    process.send?.(await runLoad(options as LoadOptions));
   });
 }
