@@ -67,6 +67,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     // pool discards the client when it is released, so the event itself needs nothing more.
     pool.on('connect', (client) => {
       client.on('error', () => {});
+      prepareOnce(client);
     });
     connectionsClosed = trackConnections(pool);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -133,6 +134,43 @@ function keepingStatements(database: import('better-sqlite3').Database): SqliteD
       return statement;
     },
   };
+}
+
+/** Statements one PostgreSQL connection keeps prepared, at most: far more than the server's frequent queries. */
+const PREPARED_STATEMENTS = 200;
+
+/** The data statements worth preparing; others (migrations' DDL, `begin`) run as they are. */
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
+
+/**
+ * Makes a pg connection prepare each statement Kysely runs (text and values) once, under a name:
+ * without one, PostgreSQL parses and plans the text on every run, which costs several times what
+ * running the small queries of every request does. Should the shape of a prepared statement's
+ * result change (a newer server's migration added a column), PostgreSQL refuses to run it: it is
+ * then run as text, and prepared again under a new name the next time.
+ */
+function prepareOnce(client: import('pg').PoolClient): void {
+  const names = new Map<string, string>();
+  let made = 0;
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  const prepared = (...args: unknown[]): Promise<unknown> => {
+    const [text, values] = args;
+    if (args.length !== 2 || typeof text !== 'string' || !Array.isArray(values) || !PREPARABLE.test(text))
+      return query(...args);
+    let name = names.get(text);
+    if (name === undefined) {
+      if (names.size >= PREPARED_STATEMENTS) return query(text, values);
+      name = `sluice_${++made}`;
+      names.set(text, name);
+    }
+    return query({ name, text, values }).catch((error: unknown) => {
+      // 0A000 "cached plan must not change result type": refused before it ran, so it can run again.
+      if ((error as { code?: unknown }).code !== '0A000') throw error;
+      names.delete(text);
+      return query(text, values);
+    });
+  };
+  (client as unknown as { query: typeof prepared }).query = prepared;
 }
 
 /** How long a close waits for PostgreSQL to acknowledge the end of each connection. */
