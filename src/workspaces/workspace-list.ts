@@ -39,12 +39,13 @@ export async function listWorkspaces(
   }
   const key = JSON.stringify([options.scope, options.limit, options.cursor ?? '', context.publicUrl]);
   const kept = pages.get(key);
-  if (kept) {
-    pages.delete(key);
-    if (kept.stamp === (await workspacePageStamp(context.store.db, query))) {
+  if (kept && kept.stamp === (await workspacePageStamp(context.store.db, query))) {
+    // Most recently used last (unless a newer page took its place meanwhile).
+    if (pages.get(key) === kept) {
+      pages.delete(key);
       pages.set(key, kept);
-      return kept.page;
     }
+    return kept.page;
   }
   const rows = await listRows(context.store.db, query);
   const items = rows.slice(0, options.limit);
