@@ -17,6 +17,12 @@ export interface GitHttpRequest {
   /** Who is pushing or fetching: git records it as the committer of reflog entries. */
   readonly remoteUser: string;
   readonly remoteAddr?: string;
+  /**
+   * Called once git has succeeded, before the response ends: a push's client returns only then,
+   * so what this records (the workspace's new state) is there for the client's next request.
+   * Never rejects.
+   */
+  readonly beforeEnd?: () => Promise<void>;
 }
 
 const GIT_HTTP_PATHS: ReadonlySet<string> = new Set([
@@ -41,7 +47,7 @@ const HEADER_LIMIT = 64 * 1024;
  * response untouched, with back-pressure, never buffered or re-compressed. A client that goes away
  * stops git; a git that fails before answering gives a 500, and one that fails mid-stream cuts
  * the response off so that the client sees an error rather than a short pack. Resolves once git
- * has exited (a push has then updated the refs); never rejects.
+ * has exited (a push has then updated the refs) and `beforeEnd` has run; never rejects.
  */
 export function serveGitHttp(request: GitHttpRequest, response: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -159,8 +165,16 @@ export function serveGitHttp(request: GitHttpRequest, response: ServerResponse):
       settle();
     });
     child.on('close', (exitCode) => {
-      if (streaming && exitCode === 0) response.end();
-      else if (!response.writableEnded) fail();
+      if (streaming && exitCode === 0) {
+        const end = () => {
+          if (!response.destroyed) response.end();
+          settle();
+        };
+        if (request.beforeEnd) void request.beforeEnd().then(end);
+        else end();
+        return;
+      }
+      if (!response.writableEnded) fail();
       settle();
     });
   });

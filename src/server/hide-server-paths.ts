@@ -32,13 +32,32 @@ function safeRealpath(path: string): string {
  */
 export function hideServerPaths(app: FastifyInstance, dataDir: string): void {
   const spellings = spellingsOf(dataDir);
-  app.addHook('onSend', async (_request, _reply, payload) => {
-    if (typeof payload !== 'string') return payload;
+  const hide = (payload: string) => {
     let text = payload;
     for (const path of spellings) {
       if (!text.includes(path)) continue;
       text = text.replaceAll(`${path}/`, '').replaceAll(path, '<data folder>');
     }
     return text;
+  };
+  const remembered = new Map<string, Buffer>();
+  app.addHook('onSend', async (_request, _reply, payload) => {
+    if (typeof payload !== 'string') return payload;
+    if (payload.length < REMEMBERED_FROM) return hide(payload);
+    // Long answers come again (a page of workspaces, served as the same text while it holds):
+    // each is searched, and encoded, once.
+    let body = remembered.get(payload);
+    if (body) {
+      remembered.delete(payload);
+    } else {
+      body = Buffer.from(hide(payload));
+      if (remembered.size >= REMEMBERED) remembered.delete(remembered.keys().next().value as string);
+    }
+    remembered.set(payload, body);
+    return body;
   });
 }
+
+/** Answers this long or longer are remembered once made safe, REMEMBERED at most. */
+const REMEMBERED_FROM = 8 * 1024;
+const REMEMBERED = 16;

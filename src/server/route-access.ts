@@ -4,8 +4,8 @@ import type { WorkspaceRow } from '../store/workspaces.js';
 import { canSee, canWrite, type Principal } from '../tokens/principal.js';
 import type { WorkspaceContext } from '../workspaces/context.js';
 import { workspaceNotFound } from '../workspaces/workspace-service.js';
-import { requirePrincipal } from './auth.js';
-import { findWorkspaceRef } from './workspace-access.js';
+import { requirePrincipal, requirePrincipalWithWorkspace } from './auth.js';
+import { findWorkspaceRef, isPlausibleRef } from './workspace-access.js';
 
 /**
  * Who may call a route:
@@ -109,7 +109,15 @@ export function installRouteAccess(app: FastifyInstance, context: WorkspaceConte
     const level = typeof access === 'function' ? access(request) : access;
     if (level === 'public') return;
 
-    const principal = await requirePrincipal(context.store, request);
+    // Most routes about a workspace name it by id: the token and the workspace are then read in one query.
+    const ref = typeof workspace === 'string' ? paramOf(request, workspace) : undefined;
+    let principal: Principal;
+    let byId: { row: WorkspaceRow | undefined } | undefined;
+    if (ref !== undefined && level !== 'admin' && isPlausibleRef(ref)) {
+      const found = await requirePrincipalWithWorkspace(context.store, request, ref);
+      principal = found.principal;
+      byId = { row: found.workspace };
+    } else principal = await requirePrincipal(context.store, request);
     principals.set(request, principal);
     if (level === 'admin') {
       if (!principal.admin) throw new SluiceError('forbidden', 'This needs an admin token.');
@@ -120,11 +128,15 @@ export function installRouteAccess(app: FastifyInstance, context: WorkspaceConte
         throw new SluiceError('forbidden', 'This needs a read-write token for all workspaces ("*").');
       return;
     }
-    const row = await scopedWorkspace(context, principal, request, workspace);
+    const row = await scopedWorkspace(context, principal, request, workspace, byId);
     workspaces.set(request, row);
     if (level === 'write' && !canWrite(principal, row.id))
       throw new SluiceError('forbidden', `This token can read workspace '${row.name}' but not change it.`);
   });
+}
+
+function paramOf(request: FastifyRequest, param: string): string {
+  return (request.params as Record<string, string | undefined>)[param] ?? '';
 }
 
 async function scopedWorkspace(
@@ -132,10 +144,11 @@ async function scopedWorkspace(
   principal: Principal,
   request: FastifyRequest,
   scope: WorkspaceScope,
+  byId: { readonly row: WorkspaceRow | undefined } | undefined,
 ): Promise<WorkspaceRow> {
-  const param = typeof scope === 'string' ? scope : scope.param;
-  const value = (request.params as Record<string, string | undefined>)[param] ?? '';
-  const row = typeof scope === 'string' ? await findWorkspaceRef(context, value) : await scope.find(value);
+  const value = paramOf(request, typeof scope === 'string' ? scope : scope.param);
+  const row =
+    typeof scope === 'string' ? await findWorkspaceRef(context, value, byId) : await scope.find(value);
   if (!row || !canSee(principal, row.id))
     throw typeof scope === 'string' ? workspaceNotFound(value) : scope.notFound(value);
   return row;

@@ -1,7 +1,11 @@
 import type { WorkspaceRow } from '../store/workspaces.js';
 import { canSee, type Principal } from '../tokens/principal.js';
 import type { WorkspaceContext } from '../workspaces/context.js';
-import { findWorkspace, workspaceNotFound } from '../workspaces/workspace-service.js';
+import {
+  findWorkspace,
+  findWorkspaceByRepository,
+  workspaceNotFound,
+} from '../workspaces/workspace-service.js';
 
 /** Longer than any workspace id or repository name. */
 const MAX_REF_LENGTH = 250;
@@ -15,12 +19,18 @@ export function isPlausibleRef(value: string): boolean {
   return value !== '' && value.length <= MAX_REF_LENGTH && !/\p{Cc}/u.test(value);
 }
 
-/** The workspace a reference from a request names (id or repository name), or undefined. */
+/**
+ * The workspace a reference from a request names (id or repository name), or undefined. `byId`
+ * is the answer of the lookup by id when it was already made (with the token, see route-access.ts).
+ */
 export async function findWorkspaceRef(
   context: WorkspaceContext,
   ref: string,
+  byId?: { readonly row: WorkspaceRow | undefined },
 ): Promise<WorkspaceRow | undefined> {
-  return isPlausibleRef(ref) ? findWorkspace(context, ref) : undefined;
+  if (!isPlausibleRef(ref)) return undefined;
+  if (byId === undefined) return findWorkspace(context, ref);
+  return byId.row ?? findWorkspaceByRepository(context, ref);
 }
 
 /**

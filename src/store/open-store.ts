@@ -1,7 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  Kysely,
+  type Migration,
+  Migrator,
+  PostgresDialect,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+} from 'kysely';
 import { SluiceError } from '../errors.js';
 import * as initial from './migrations/0001-initial.js';
 import * as promotions from './migrations/0002-promotions.js';
@@ -61,6 +69,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     // pool discards the client when it is released, so the event itself needs nothing more.
     pool.on('connect', (client) => {
       client.on('error', () => {});
+      prepareOnce(client);
     });
     connectionsClosed = trackConnections(pool);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -80,7 +89,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     database.pragma('journal_mode = WAL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(database) }) });
     kind = 'sqlite';
   }
   const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
@@ -97,6 +106,73 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       await connectionsClosed();
     },
   };
+}
+
+/** Statements kept per SQLite database: far more than the queries the server runs often. */
+const KEPT_STATEMENTS = 256;
+
+/**
+ * better-sqlite3 as Kysely sees it, keeping prepared statements by their text: Kysely prepares
+ * one for every query it runs, and preparing costs more than running the small queries that every
+ * request makes (the token, the workspace). Kysely runs one query at a time on its one SQLite
+ * connection, so a statement is never used twice at once; SQLite prepares one again by itself
+ * when a migration changes the schema.
+ */
+function keepingStatements(database: import('better-sqlite3').Database): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
+  return {
+    close: () => database.close(),
+    prepare: (sql) => {
+      const kept = statements.get(sql);
+      if (kept) {
+        // Most recently used last: the first key is the one to drop.
+        statements.delete(sql);
+        statements.set(sql, kept);
+        return kept;
+      }
+      const statement = database.prepare(sql);
+      statements.set(sql, statement);
+      if (statements.size > KEPT_STATEMENTS) statements.delete(statements.keys().next().value as string);
+      return statement;
+    },
+  };
+}
+
+/** Statements one PostgreSQL connection keeps prepared, at most: far more than the server's frequent queries. */
+const PREPARED_STATEMENTS = 200;
+
+/** The data statements worth preparing; others (migrations' DDL, `begin`) run as they are. */
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
+
+/**
+ * Makes a pg connection prepare each statement Kysely runs (text and values) once, under a name:
+ * without one, PostgreSQL parses and plans the text on every run, which costs several times what
+ * running the small queries of every request does. Should the shape of a prepared statement's
+ * result change (a newer server's migration added a column), PostgreSQL refuses to run it: it is
+ * then run as text, and prepared again under a new name the next time.
+ */
+function prepareOnce(client: import('pg').PoolClient): void {
+  const names = new Map<string, string>();
+  let made = 0;
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  const prepared = (...args: unknown[]): Promise<unknown> => {
+    const [text, values] = args;
+    if (args.length !== 2 || typeof text !== 'string' || !Array.isArray(values) || !PREPARABLE.test(text))
+      return query(...args);
+    let name = names.get(text);
+    if (name === undefined) {
+      if (names.size >= PREPARED_STATEMENTS) return query(text, values);
+      name = `sluice_${++made}`;
+      names.set(text, name);
+    }
+    return query({ name, text, values }).catch((error: unknown) => {
+      // 0A000 "cached plan must not change result type": refused before it ran, so it can run again.
+      if ((error as { code?: unknown }).code !== '0A000') throw error;
+      names.delete(text);
+      return query(text, values);
+    });
+  };
+  (client as unknown as { query: typeof prepared }).query = prepared;
 }
 
 /** How long a close waits for PostgreSQL to acknowledge the end of each connection. */

@@ -1,4 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { compiledOnce } from './compiled-query.js';
 import { afterCursor } from './keyset-page.js';
 import type { Database, WorkspaceTable } from './schema.js';
 import { workspaceNameKey } from './workspace-name-key.js';
@@ -54,21 +55,76 @@ export async function findWorkspaceByRepositoryName(
   return alias ? findWorkspaceById(db, alias.workspace_id) : undefined;
 }
 
-/** One page of workspaces in creation order, after the (created_at, id) of the cursor. */
-export async function listWorkspaces(
-  db: Kysely<Database>,
-  options: { scope: WorkspaceScope; limit: number; after?: { createdAt: string; id: string } },
-): Promise<WorkspaceRow[]> {
-  let query = db.selectFrom('workspaces').selectAll();
+/** Which page `listWorkspaces` and `workspacePageStamp` read. */
+export interface WorkspacePageQuery {
+  readonly scope: WorkspaceScope;
+  readonly limit: number;
+  readonly after?: { createdAt: string; id: string };
+}
+
+/** The rows of a page, selecting nothing yet; undefined for an empty scope, which holds none. */
+function pageQuery(db: Kysely<Database>, options: WorkspacePageQuery) {
+  let query = db.selectFrom('workspaces');
   if (options.scope !== '*') {
-    if (options.scope.length === 0) return [];
+    if (options.scope.length === 0) return undefined;
     query = query.where('id', 'in', [...options.scope]);
   }
   const after = options.after;
   if (after) {
     query = query.where((eb) => afterCursor(eb, after));
   }
-  return query.orderBy('created_at').orderBy('id').limit(options.limit).execute();
+  return query.orderBy('created_at').orderBy('id').limit(options.limit);
+}
+
+/** One page of workspaces in creation order, after the (created_at, id) of the cursor. */
+export async function listWorkspaces(
+  db: Kysely<Database>,
+  options: WorkspacePageQuery,
+): Promise<WorkspaceRow[]> {
+  return (await pageQuery(db, options)?.selectAll().execute()) ?? [];
+}
+
+/** The stamp query of one shape of page: all workspaces or `ids` of them, after a cursor or not. */
+const pageStamps = compiledOnce((db, p, shape) => {
+  const { scope, after } = JSON.parse(shape) as { scope: '*' | number; after: boolean };
+  const rows = pageQuery(db, {
+    scope: scope === '*' ? '*' : Array.from({ length: scope }, (_, i) => p(`id${i}`)),
+    limit: p<number>('limit'),
+    after: after ? { createdAt: p('afterCreatedAt'), id: p('afterId') } : undefined,
+  })?.select(['id', 'version', 'created_at']);
+  if (!rows) throw new Error('An empty scope has no page to stamp.');
+  // Each row's id:version; `string_agg` is PostgreSQL's and SQLite's (3.44+). Both aggregate
+  // an ordered subquery in its order (an ORDER BY inside would sort the rows again, which costs
+  // more than the rest); in any order, equal stamps mean the same rows at the same versions.
+  const idsAndVersions = sql<string | null>`string_agg(page.id || ':' || cast(page.version as text), ',')`;
+  return db.selectFrom(rows.as('page')).select(idsAndVersions.as('stamp'));
+});
+
+/**
+ * What the page `listWorkspaces` would answer holds, as one short text: the id and version of
+ * each of its rows (`pageStampOf` those rows). Every change to a row increases its version, and
+ * the rows' ids fix their order, so two equal stamps mean equal pages; the stamp costs one value
+ * to read where the page costs every column of every row.
+ */
+export async function workspacePageStamp(db: Kysely<Database>, options: WorkspacePageQuery): Promise<string> {
+  if (options.scope !== '*' && options.scope.length === 0) return '';
+  const values: Record<string, unknown> = { limit: options.limit };
+  if (options.scope !== '*') for (const [i, id] of options.scope.entries()) values[`id${i}`] = id;
+  if (options.after) {
+    values.afterCreatedAt = options.after.createdAt;
+    values.afterId = options.after.id;
+  }
+  const shape = JSON.stringify({
+    scope: options.scope === '*' ? '*' : options.scope.length,
+    after: options.after !== undefined,
+  });
+  const [row] = await pageStamps(db, shape, values);
+  return row?.stamp ?? '';
+}
+
+/** The stamp of rows read with `listWorkspaces`: what `workspacePageStamp` answers for them. */
+export function pageStampOf(rows: readonly Pick<WorkspaceRow, 'id' | 'version'>[]): string {
+  return rows.map((row) => `${row.id}:${row.version}`).join(',');
 }
 
 export async function updateWorkspace(

@@ -7,6 +7,7 @@ import { decodeCursor, encodeCursor } from '../store/keyset-page.js';
 import { isUniqueViolation, type Store } from '../store/open-store.js';
 import {
   countTokens,
+  findActiveTokenAndWorkspace,
   findActiveTokenByHash,
   findTokenByHash,
   findTokenById,
@@ -17,7 +18,7 @@ import {
   revokeToken as revokeRow,
   type TokenRow,
 } from '../store/tokens.js';
-import { findWorkspaceById } from '../store/workspaces.js';
+import { findWorkspaceById, type WorkspaceRow } from '../store/workspaces.js';
 import type { Page } from '../workspaces/workspace-service.js';
 import type { Principal } from './principal.js';
 
@@ -52,6 +53,21 @@ export async function authenticate(store: Store, secret: string): Promise<Princi
   if (secret.length < MIN_TOKEN_LENGTH) return null;
   const row = await findActiveTokenByHash(store.db, hashToken(secret));
   return row ? toPrincipal(row) : null;
+}
+
+/**
+ * The principal a token stands for and, from the same query, the workspace whose id is
+ * `workspaceId` (undefined when none has it), whether or not the token may see it: the caller
+ * decides. Null when the token is unknown or revoked.
+ */
+export async function authenticateWithWorkspace(
+  store: Store,
+  secret: string,
+  workspaceId: string,
+): Promise<{ principal: Principal; workspace: WorkspaceRow | undefined } | null> {
+  if (secret.length < MIN_TOKEN_LENGTH) return null;
+  const found = await findActiveTokenAndWorkspace(store.db, hashToken(secret), workspaceId);
+  return found ? { principal: toPrincipal(found.token), workspace: found.workspace } : null;
 }
 
 export interface TokenView {

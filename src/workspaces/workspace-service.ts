@@ -6,7 +6,6 @@ import { SluiceError } from '../errors.js';
 import { commitFiles, initBareRepository } from '../git/bare-repository.js';
 import { scaffoldProject } from '../project/scaffold.js';
 import { newId } from '../store/ids.js';
-import { decodeCursor, encodeCursor } from '../store/keyset-page.js';
 import { isUniqueViolation } from '../store/open-store.js';
 import { activeRunCount } from '../store/runs.js';
 import {
@@ -15,12 +14,10 @@ import {
   findWorkspaceByName,
   findWorkspaceByRepositoryName,
   insertWorkspace,
-  listWorkspaces as listRows,
   renameRepository,
   repositoryNameTaken,
   updateWorkspace as updateRow,
   type WorkspaceRow,
-  type WorkspaceScope,
 } from '../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from './context.js';
 import { repositoryNameFor, validateWorkspaceName } from './names.js';
@@ -170,33 +167,20 @@ export async function createWorkspace(
   return toWorkspace(context, { ...row, version: 1, protected: 0 });
 }
 
-/** One page of the workspaces in `scope`, in creation order. */
-export async function listWorkspaces(
-  context: WorkspaceContext,
-  options: { scope: WorkspaceScope; limit: number; cursor?: string },
-): Promise<Page<Workspace>> {
-  const rows = await listRows(context.store.db, {
-    scope: options.scope,
-    limit: options.limit + 1,
-    after: decodeCursor(options.cursor),
-  });
-  const page = rows.slice(0, options.limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map((row) => toWorkspace(context, row)),
-    nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null,
-  };
-}
-
 /** A workspace by id or repository name (current or former), or undefined. */
 export async function findWorkspace(
   context: WorkspaceContext,
   ref: string,
 ): Promise<WorkspaceRow | undefined> {
-  return (
-    (await findWorkspaceById(context.store.db, ref)) ??
-    (await findWorkspaceByRepositoryName(context.store.db, ref.replace(/\.git$/, '')))
-  );
+  return (await findWorkspaceById(context.store.db, ref)) ?? (await findWorkspaceByRepository(context, ref));
+}
+
+/** A workspace by repository name (current or former, with or without `.git`), or undefined. */
+export async function findWorkspaceByRepository(
+  context: WorkspaceContext,
+  ref: string,
+): Promise<WorkspaceRow | undefined> {
+  return findWorkspaceByRepositoryName(context.store.db, ref.replace(/\.git$/, ''));
 }
 
 export function workspaceNotFound(ref: string): SluiceError {

@@ -75,18 +75,40 @@ export async function loadProjectAt(
   return loadInThread(projectAt(context, row, commit));
 }
 
+type StateColumns = Pick<WorkspaceRow, 'checked_commit' | 'last_good_commit' | 'config_error'>;
+
+/** Refreshes under way, by repository, new head and last good commit: they all record the same. */
+const refreshing = new Map<string, Promise<StateColumns>>();
+
 /**
  * Brings a workspace's status up to date with its `main`: a push may have moved it. A push that
  * breaks `meltano.yml` is accepted by Git; the workspace then reports the error and keeps using
- * its last good commit.
+ * its last good commit. Cheap when `main` has not moved (its ref file is read, nothing started);
+ * when it has, the requests that notice it at the same time share one check and one update.
  */
 export async function refreshWorkspaceState(
   context: WorkspaceContext,
   row: WorkspaceRow,
 ): Promise<WorkspaceRow> {
-  const head = await branchHead(repositoryPath(context, row.repository_name), 'main');
+  const repo = repositoryPath(context, row.repository_name);
+  const head = await branchHead(repo, 'main');
   if (head === row.checked_commit) return row;
-  let changes: Pick<WorkspaceRow, 'checked_commit' | 'last_good_commit' | 'config_error'>;
+  const key = `${repo}\0${head}\0${row.last_good_commit}`;
+  let changes = refreshing.get(key);
+  if (!changes) {
+    changes = recordState(context, row, head).finally(() => refreshing.delete(key));
+    refreshing.set(key, changes);
+  }
+  return { ...row, ...(await changes) };
+}
+
+/** Checks the project at `head` (null: no `main`) and records the workspace's new state. */
+async function recordState(
+  context: WorkspaceContext,
+  row: WorkspaceRow,
+  head: string | null,
+): Promise<StateColumns> {
+  let changes: StateColumns;
   if (head === null) {
     changes = {
       checked_commit: null,
@@ -122,7 +144,7 @@ export async function refreshWorkspaceState(
     }
   }
   await updateWorkspace(context.store.db, row.id, changes);
-  return { ...row, ...changes };
+  return changes;
 }
 
 /** The project a workspace runs: the one at its last good commit. */

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commitFiles, initBareRepository } from '../../src/git/bare-repository.js';
@@ -30,5 +31,25 @@ describe('branchHead', () => {
     expect(await branchHead(repo, 'main')).toBe(fourth);
     await runGit(['update-ref', '-d', 'refs/heads/main'], { gitDir: repo });
     expect(await branchHead(repo, 'main')).toBeNull();
+  });
+
+  it('reads a loose ref itself, without starting git, and asks git for a symbolic one', async () => {
+    const repo = join(tempDir(), 'loose.git');
+    await initBareRepository(repo);
+    const commit = (branch: string, n: number) =>
+      commitFiles(repo, { branch, files: { 'a.txt': `${n}\n` }, message: `commit ${n}`, author: ALICE });
+    const first = await commit('main', 1);
+    const other = await commit('other', 2);
+    const path = process.env.PATH;
+    // No git to be found: only an answer read from the ref file can come back.
+    process.env.PATH = join(repo, 'no-such-folder');
+    try {
+      expect(await branchHead(repo, 'main')).toBe(first);
+      await expect(branchHead(repo, 'other')).resolves.toBe(other);
+    } finally {
+      process.env.PATH = path;
+    }
+    writeFileSync(join(repo, 'refs', 'heads', 'main'), 'ref: refs/heads/other\n');
+    expect(await branchHead(repo, 'main')).toBe(other);
   });
 });

@@ -102,6 +102,15 @@ export function gitRoutes(app: FastifyInstance, context: WorkspaceContext): void
       );
     }
     reply.hijack();
+    // A push may have moved main: the workspace's state is brought up to date before the client's
+    // `git push` returns, so its next request, to any server sharing the database, sees the push.
+    let refreshed = false;
+    const refresh = async () => {
+      refreshed = true;
+      await refreshWorkspaceState(context, row).catch((error: unknown) => {
+        if (!(error instanceof SluiceError)) request.log.error(error);
+      });
+    };
     await serveGitHttp(
       {
         method: request.method,
@@ -113,15 +122,12 @@ export function gitRoutes(app: FastifyInstance, context: WorkspaceContext): void
         body: request.raw,
         remoteUser: principalOf(request).name,
         remoteAddr: request.ip,
+        beforeEnd: rest === 'git-receive-pack' ? refresh : undefined,
       },
       reply.raw,
     );
-    if (rest === 'git-receive-pack') {
-      // A push may have moved main: look at it now, so the workspace shows the new state at once.
-      await refreshWorkspaceState(context, row).catch((error: unknown) => {
-        if (!(error instanceof SluiceError)) request.log.error(error);
-      });
-    }
+    // A push that failed half-way may still have moved main.
+    if (rest === 'git-receive-pack' && !refreshed) await refresh();
   };
   app.route({
     method: ['GET', 'POST'],

@@ -5,14 +5,15 @@ import {
   workspaceEnvironments,
 } from '../../workspaces/config-views.js';
 import type { WorkspaceContext } from '../../workspaces/context.js';
+import { listWorkspaces } from '../../workspaces/workspace-list.js';
 import {
   createWorkspace,
   deleteWorkspace,
   getWorkspace,
-  listWorkspaces,
   updateWorkspace,
 } from '../../workspaces/workspace-service.js';
 import { refreshWorkspaceState } from '../../workspaces/workspace-state.js';
+import { jsonOnce } from '../json-once.js';
 import { principalOf, workspaceOf } from '../route-access.js';
 import {
   errorResponses,
@@ -24,6 +25,12 @@ import {
 
 /** Workspaces: create (needs write on every workspace), list, read, change, delete, and their configuration. */
 export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext): void {
+  // Pages and views come back as the same objects while they hold: each is serialized once.
+  const sendPage = jsonOnce();
+  const sendEnvironments = jsonOnce();
+  const sendConfiguration = jsonOnce();
+  const sendPluginConfig = jsonOnce();
+
   app.post(
     '/api/v1/workspaces',
     {
@@ -56,9 +63,10 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
       },
       config: { access: 'read' },
     },
-    async (request) => {
+    async (request, reply) => {
       const { limit, cursor } = request.query as { limit: number; cursor?: string };
-      return listWorkspaces(context, { scope: principalOf(request).workspaces, limit, cursor });
+      const page = await listWorkspaces(context, { scope: principalOf(request).workspaces, limit, cursor });
+      return sendPage(reply, page);
     },
   );
 
@@ -143,8 +151,11 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
       schema: { summary: "The environments of the workspace's project", params: workspaceParamsSchema },
       config: { access: 'read', workspace: 'id' },
     },
-    async (request) =>
-      workspaceEnvironments(context, await refreshWorkspaceState(context, workspaceOf(request))),
+    async (request, reply) =>
+      sendEnvironments(
+        reply,
+        await workspaceEnvironments(context, await refreshWorkspaceState(context, workspaceOf(request))),
+      ),
   );
 
   app.get(
@@ -156,8 +167,11 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
       },
       config: { access: 'read', workspace: 'id' },
     },
-    async (request) =>
-      workspaceConfiguration(context, await refreshWorkspaceState(context, workspaceOf(request))),
+    async (request, reply) =>
+      sendConfiguration(
+        reply,
+        await workspaceConfiguration(context, await refreshWorkspaceState(context, workspaceOf(request))),
+      ),
   );
 
   app.get(
@@ -182,14 +196,15 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
       },
       config: { access: 'read', workspace: 'id' },
     },
-    async (request) => {
+    async (request, reply) => {
       const row = await refreshWorkspaceState(context, workspaceOf(request));
-      return pluginConfigView(
+      const view = await pluginConfigView(
         context,
         row,
         (request.params as { plugin: string }).plugin,
         request.query as { environment?: string; type?: string },
       );
+      return sendPluginConfig(reply, view);
     },
   );
 }
