@@ -17,5 +17,7 @@ export default defineConfig({
     // back what a file may leave in the process (its umask, its folder) before the next one.
     isolate: false,
     setupFiles: ['test/helpers/file-setup.ts'],
+    // Memory tests measure what stays alive, not the garbage other files in the process left.
+    execArgv: ['--expose-gc'],
   },
 });

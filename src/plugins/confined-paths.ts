@@ -104,6 +104,7 @@ export async function resolveInside(scope: PathScope, path: string, where: PathS
   if (!scope.confined) return path;
   const missing: string[] = [];
   let existing = path;
+  let lookedAgain = false;
   for (;;) {
     const real = await realpath(existing).catch((cause: NodeJS.ErrnoException) => {
       if (cause.code === 'ENOENT') return undefined;
@@ -114,9 +115,16 @@ export async function resolveInside(scope: PathScope, path: string, where: PathS
         throw outsideError(where, 'leads out of the project folder through a link');
       return missing.length === 0 ? real : join(real, ...missing);
     }
-    // A link whose target does not exist cannot be checked, and writing would create its target.
-    if (await exists(existing))
+    if (await exists(existing)) {
+      // Made in between by another run of the same folder (a shared `output/`): looked at again.
+      if (!lookedAgain) {
+        lookedAgain = true;
+        continue;
+      }
+      // A link whose target does not exist cannot be checked, and writing would create its target.
       throw outsideError(where, 'is or goes through a link to a path that does not exist');
+    }
+    lookedAgain = false;
     missing.unshift(basename(existing));
     existing = dirname(existing);
   }
