@@ -1,24 +1,13 @@
 import { sql } from 'kysely';
+import { OneAtATime } from '../one-at-a-time.js';
 import type { Store } from '../store/open-store.js';
 
 /** The first key of Sluice's advisory locks on promotion targets (the second is the target's hash). */
 const PROMOTION_LOCK_SPACE = 0x51_1c_e0_02;
 
 /** Promotions into one workspace waiting in this process, by target id. */
-const waiting = new Map<string, Promise<unknown>>();
-
-/** Runs `work` after the promotions into the same target already queued in this process. */
-async function inProcessOrder<T>(targetId: string, work: () => Promise<T>): Promise<T> {
-  const previous = waiting.get(targetId) ?? Promise.resolve();
-  const run = previous.then(work, work);
-  const settled = run.catch(() => undefined);
-  waiting.set(targetId, settled);
-  try {
-    return await run;
-  } finally {
-    if (waiting.get(targetId) === settled) waiting.delete(targetId);
-  }
-}
+const inProcess = new OneAtATime();
+const inProcessOrder = <T>(targetId: string, work: () => Promise<T>) => inProcess.run(targetId, work);
 
 /**
  * Promotions and reverts into one workspace happen one at a time, across every server: in this

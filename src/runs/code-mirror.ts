@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SluiceError } from '../errors.js';
 import { initBareRepository } from '../git/bare-repository.js';
 import { runGitStatus } from '../git/run-git.js';
+import { OneAtATime } from '../one-at-a-time.js';
 
 /**
  * A worker's copies of workspaces' repositories, fetched over Git HTTP from a Sluice server with
@@ -12,8 +13,8 @@ import { runGitStatus } from '../git/run-git.js';
  * a server reads its own.
  */
 export class CodeMirror {
-  /** Fetches in progress per repository: two runs of one workspace fetch once. */
-  private readonly fetching = new Map<string, Promise<void>>();
+  /** Fetches per repository, one at a time: two runs of one workspace fetch once. */
+  private readonly fetching = new OneAtATime();
 
   constructor(
     readonly reposDir: string,
@@ -25,16 +26,10 @@ export class CodeMirror {
   async ensure(repositoryName: string, commit: string): Promise<void> {
     const repo = join(this.reposDir, `${repositoryName}.git`);
     if (await hasCommit(repo, commit)) return;
-    const previous = this.fetching.get(repo) ?? Promise.resolve();
-    const next = previous.then(async () => {
+    await this.fetching.run(repo, async () => {
       if (await hasCommit(repo, commit)) return;
       await this.fetch(repositoryName, repo);
     });
-    this.fetching.set(
-      repo,
-      next.catch(() => undefined),
-    );
-    await next;
     if (!(await hasCommit(repo, commit))) {
       throw new SluiceError(
         'run_failed',

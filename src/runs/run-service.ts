@@ -3,6 +3,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RuntimeEnv } from '../config/env-layers.js';
 import { SluiceError } from '../errors.js';
+import { OneAtATime } from '../one-at-a-time.js';
 import type { Environment, Project } from '../project/model.js';
 import type { PluginSandbox } from '../sandbox/plugin-sandbox.js';
 import { makeRedactor } from '../secrets/redact-secrets.js';
@@ -463,17 +464,8 @@ export class RunService {
     };
   }
 
-  private readonly installs = new Map<string, Promise<void>>();
-
-  /** Runs `body` after the installs already going on in `workDir`. */
-  private async installing(workDir: string, body: () => Promise<void>): Promise<void> {
-    const next = (this.installs.get(workDir) ?? Promise.resolve()).then(body);
-    this.installs.set(
-      workDir,
-      next.catch(() => undefined),
-    );
-    await next;
-  }
+  /** Installs into one folder, one at a time: two runs must not build the same virtualenv together. */
+  private readonly installs = new OneAtATime();
 
   /** The worker's side: one run, with its retries, from `queued` to an end status. */
   private async execute(runId: string, signal: AbortSignal, delivery: Delivery): Promise<void> {
@@ -630,7 +622,7 @@ export class RunService {
       .filter((p) => !existsSync(resolveExecutable(workDir, p)));
     for (const plugin of new Map(missing.map((p) => [`${p.type}/${p.name}`, p])).values()) {
       // One install at a time per folder: two runs must not build the same virtualenv together.
-      await this.installing(workDir, async () => {
+      await this.installs.run(workDir, async () => {
         if (existsSync(resolveExecutable(workDir, plugin))) return;
         log.write(`Installing ${plugin.name} (pip_url ${plugin.pipUrl}) into ${venvDir('.', plugin)}`);
         const venvs = dirname(venvDir(workDir, plugin));

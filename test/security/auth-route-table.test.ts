@@ -269,6 +269,23 @@ describe.each(kinds)('every route of the OpenAPI document, called by the wrong t
     expect(await snapshot()).toEqual(before);
   });
 
+  it('answers 403 to every admin route called by a workspace token, read or write, and nothing changes', async () => {
+    const before = await snapshot();
+    const routes = operations.filter((o) => o.access === 'admin');
+    expect(routes.map((o) => `${o.method} ${o.template}`)).toContain('GET /api/v1/workers');
+    for (const operation of routes) {
+      for (const token of [reader, otherWriter]) {
+        const answer = await call(token, operation);
+        expect(
+          answer.status,
+          `${operation.method} ${operation.template}: ${JSON.stringify(answer.body)}`,
+        ).toBe(403);
+        expect(JSON.stringify(answer.body)).not.toMatch(/wkr_|tok_|heartbeat/);
+      }
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('lets the read-only token read every route of its workspace', async () => {
     for (const operation of onWorkspace().filter((o) => o.method === 'GET')) {
       const answer = await call(reader, operation);
