@@ -20,6 +20,30 @@ const LOOSE_ID = /^([0-9a-f]{40}|[0-9a-f]{64})\n?$/;
  *   the loose ref or one of the files a packed or reftable ref lives in changes.
  */
 export async function branchHead(repo: string, branch: string): Promise<string | null> {
+  const commit = await readBranchHead(repo, branch);
+  recent.set(`${repo}\0${branch}`, { commit, readAt: performance.now() });
+  return commit;
+}
+
+/** What `branchHead` last answered, by repository and branch, and when. */
+const recent = new Map<string, { readonly commit: string | null; readonly readAt: number }>();
+
+/**
+ * The commit a branch pointed at no longer than `maxAgeMs` ago, read again only when that is
+ * older. For callers that check it against what the database recorded (the workspace row) and
+ * read afresh with `branchHead` when the two differ: the hot read paths then touch no file.
+ */
+export async function recentBranchHead(
+  repo: string,
+  branch: string,
+  maxAgeMs: number,
+): Promise<string | null> {
+  const last = recent.get(`${repo}\0${branch}`);
+  if (last && performance.now() - last.readAt <= maxAgeMs) return last.commit;
+  return branchHead(repo, branch);
+}
+
+async function readBranchHead(repo: string, branch: string): Promise<string | null> {
   const loose = readLooseRef(join(repo, 'refs', 'heads', branch));
   const id = loose === undefined ? undefined : LOOSE_ID.exec(loose)?.[1];
   if (id !== undefined) return id;

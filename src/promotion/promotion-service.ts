@@ -191,7 +191,7 @@ export async function applyPromotion(
         throw error;
       }
       await updatePromotion(context.store.db, row.id, { status: 'applied' });
-      await refreshWorkspaceState(context, target).catch(() => undefined);
+      await refreshWorkspaceState(context, target, { mainMoved: true }).catch(() => undefined);
       return toPromotion({ ...row, status: 'applied' });
     } finally {
       await scratch.dispose();
@@ -267,7 +267,7 @@ export async function revertPromotion(
       throw new SluiceError('conflict', `Workspace '${target.name}' changed during the revert; try again.`);
     }
     await updatePromotion(context.store.db, row.id, { status: 'applied' });
-    await refreshWorkspaceState(context, target).catch(() => undefined);
+    await refreshWorkspaceState(context, target, { mainMoved: true }).catch(() => undefined);
     return toPromotion({ ...row, status: 'applied' });
   });
 }

@@ -12,10 +12,30 @@ const MARK = '\u0000sluice-placeholder:';
 
 const placeholder: Placeholder = <T>(name: string) => `${MARK}${name}\u0000` as unknown as T;
 
+/**
+ * Prepares a compiled read to run at once on a database's own connection. The runner answers
+ * undefined when it may not run now; the caller then goes through Kysely.
+ */
+export type DirectReader = (
+  sql: string,
+) => ((parameters: readonly unknown[]) => unknown[] | undefined) | undefined;
+
+const directReaders = new WeakMap<Kysely<Database>, DirectReader>();
+
+/**
+ * Lets the queries of `compiledOnce` skip Kysely's per-query machinery (its connection queue and
+ * the promises around it) on a database whose driver reads synchronously: SQLite, where that
+ * machinery costs more than the small reads every request makes.
+ */
+export function allowDirectReads(db: Kysely<Database>, reader: DirectReader): void {
+  directReaders.set(db, reader);
+}
+
 interface Kept<R> {
   readonly compiled: CompiledQuery<R>;
   /** For each parameter of the compiled query, the name of the value that goes there, or undefined for a constant. */
   readonly slots: readonly (string | undefined)[];
+  readonly direct: ReturnType<DirectReader>;
 }
 
 /**
@@ -44,15 +64,17 @@ export function compiledOnce<R>(
           ? parameter.slice(MARK.length, -1)
           : undefined,
       );
-      query = { compiled, slots };
+      query = { compiled, slots, direct: directReaders.get(db)?.(compiled.sql) };
       shapes.set(shape, query);
     }
-    const { compiled, slots } = query;
+    const { compiled, slots, direct } = query;
     const parameters = slots.map((name, i) => {
       if (name === undefined) return compiled.parameters[i];
       if (!(name in values)) throw new Error(`A compiled query runs without its value '${name}'.`);
       return values[name];
     });
+    const rows = direct?.(parameters);
+    if (rows !== undefined) return rows as R[];
     return (await db.executeQuery<R>({ ...compiled, parameters })).rows;
   };
 }

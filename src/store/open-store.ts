@@ -11,6 +11,7 @@ import {
   type SqliteStatement,
 } from 'kysely';
 import { SluiceError } from '../errors.js';
+import { allowDirectReads } from './compiled-query.js';
 import * as initial from './migrations/0001-initial.js';
 import * as promotions from './migrations/0002-promotions.js';
 import * as state from './migrations/0003-state.js';
@@ -85,11 +86,15 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const file = databaseUrl?.startsWith('sqlite:')
       ? databaseUrl.slice('sqlite:'.length)
       : join(options.dataDir, 'sluice.db');
-    const database = new SQLite(file);
-    database.pragma('journal_mode = WAL');
-    database.pragma('foreign_keys = ON');
-    database.pragma('busy_timeout = 5000');
+    const database = openOwnedSqlite(SQLite, file);
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(database) }) });
+    allowDirectReads(db, (sql) => {
+      const statement = database.prepare(sql);
+      if (!statement.reader) return undefined;
+      // Kysely runs a transaction's statements on this one connection across awaits: a read in
+      // between would see its writes before they are committed, so it waits its turn instead.
+      return (parameters) => (database.inTransaction ? undefined : statement.all(parameters));
+    });
     kind = 'sqlite';
   }
   const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
@@ -106,6 +111,37 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       await connectionsClosed();
     },
   };
+}
+
+/**
+ * Opens the embedded database for this process alone. The embedded mode is one server: its run
+ * queue, promotion locks and schedules live in its memory, so a second server on the same file
+ * would run them twice. An exclusive lock, held until the server stops, makes that impossible,
+ * and it spares every query the file locks a shared database takes (SQLite then keeps WAL's
+ * index in memory, not in a `-shm` file): most of what the small reads each request makes cost.
+ */
+function openOwnedSqlite(
+  SQLite: typeof import('better-sqlite3'),
+  file: string,
+): import('better-sqlite3').Database {
+  // A server that is stopping (a restart) holds the lock a moment longer: wait for it that long.
+  const database = new SQLite(file, { timeout: 3000 });
+  try {
+    database.pragma('locking_mode = EXCLUSIVE');
+    database.pragma('journal_mode = WAL');
+    database.pragma('foreign_keys = ON');
+  } catch (error) {
+    database.close();
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new SluiceError(
+        'database_unavailable',
+        `Another Sluice server is using the database ${file}: one server runs on an embedded (SQLite) database. Stop the other one, or give this one its own --data-dir. Several servers share a PostgreSQL database (SLUICE_DATABASE_URL).`,
+        { file },
+      );
+    }
+    throw error;
+  }
+  return database;
 }
 
 /** Statements kept per SQLite database: far more than the queries the server runs often. */

@@ -1,5 +1,5 @@
 import { SluiceError } from '../errors.js';
-import { branchHead } from '../git/branch-head.js';
+import { branchHead, recentBranchHead } from '../git/branch-head.js';
 import type { Project } from '../project/model.js';
 import { updateWorkspace, type WorkspaceRow } from '../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from './context.js';
@@ -81,16 +81,32 @@ type StateColumns = Pick<WorkspaceRow, 'checked_commit' | 'last_good_commit' | '
 const refreshing = new Map<string, Promise<StateColumns>>();
 
 /**
+ * How old a read of `main` may be when it agrees with the workspace's row. A push or promotion
+ * made through any server records the new head in the row, which then disagrees with an older
+ * read and has the ref read again at once; only a move made outside Sluice (git run by hand in
+ * the repository folder) waits this long to be seen.
+ */
+const HEAD_AGREES_MAX_AGE_MS = 250;
+
+/**
  * Brings a workspace's status up to date with its `main`: a push may have moved it. A push that
  * breaks `meltano.yml` is accepted by Git; the workspace then reports the error and keeps using
- * its last good commit. Cheap when `main` has not moved (its ref file is read, nothing started);
- * when it has, the requests that notice it at the same time share one check and one update.
+ * its last good commit. Cheap when `main` has not moved (nothing started, and no file read while
+ * a recent read agrees with the row); when it has, the requests that notice it at the same time
+ * share one check and one update. `mainMoved`: the caller has just moved `main` (a push, a
+ * promotion), so the ref is read afresh.
  */
 export async function refreshWorkspaceState(
   context: WorkspaceContext,
   row: WorkspaceRow,
+  options: { readonly mainMoved?: boolean } = {},
 ): Promise<WorkspaceRow> {
   const repo = repositoryPath(context, row.repository_name);
+  if (
+    !options.mainMoved &&
+    (await recentBranchHead(repo, 'main', HEAD_AGREES_MAX_AGE_MS)) === row.checked_commit
+  )
+    return row;
   const head = await branchHead(repo, 'main');
   if (head === row.checked_commit) return row;
   const key = `${repo}\0${head}\0${row.last_good_commit}`;

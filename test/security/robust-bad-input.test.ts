@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertLogLines, insertRun } from '../../src/store/runs.js';
 import { api, issueToken, startTestServer, storeKinds, type TestServer } from '../helpers/test-server.js';
+import { until } from '../helpers/wait.js';
 
 const kinds = await storeKinds();
 
@@ -320,11 +321,15 @@ describe.each(kinds)('hostile input answers 4xx, never 500 (%s)', (kind) => {
 
   it("never shows the server's data folder in an error, even a git failure's", async () => {
     // A repository damaged on disk (a full disk, an operator's mistake) makes git fail. The branch
-    // file changes too, so that the server cannot answer from the head it remembers.
+    // file changes too, so that the server cannot answer from the head it remembers (once that
+    // read is a moment old: no server recorded this change).
     const repository = join(t.dataDir, 'repos', `${mine.repositoryName}.git`);
     rmSync(join(repository, 'HEAD'));
     writeFileSync(join(repository, 'refs', 'heads', 'main'), 'damaged\n');
-    const answer = await send(t.url, 'GET', `/api/v1/workspaces/${mine.id}`, { token: hostile });
+    const answer = await until('the damage to show', async () => {
+      const reply = await send(t.url, 'GET', `/api/v1/workspaces/${mine.id}`, { token: hostile });
+      return reply.status === 200 ? undefined : reply;
+    });
     expect(answer.status).toBe(500);
     expect(JSON.parse(answer.body).error.code).toBe('git_failed');
     expect(answer.body).toContain(`${mine.repositoryName}.git`);

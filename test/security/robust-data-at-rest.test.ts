@@ -1,4 +1,14 @@
-import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,9 +54,11 @@ describe('the data folder is private to the server user', () => {
     adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     expect((await api(server.url, adminToken, 'POST', '/workspaces', { name: 'Existing' })).status).toBe(201);
     firstStart = { db: modeOf(join(dataDir, 'sluice.db')), notices: server.stderr() };
-    // Killed, so the -wal and -shm files stay, as after a crash or a power loss.
+    // Killed, so the -wal file stays, as after a crash or a power loss.
     await server.crash();
     server = undefined;
+    // An earlier Sluice, which did not keep its database to itself, left a -shm file beside it too.
+    writeFileSync(join(dataDir, 'sluice.db-shm'), Buffer.alloc(32768));
     // Then the folder is opened up, as an older Sluice or a `cp -r`/`tar x` under umask 022 leaves it.
     for (const path of entriesUnder(dataDir)) {
       chmodSync(path, statSync(path).isDirectory() ? 0o755 : 0o644);
@@ -73,9 +85,12 @@ describe('the data folder is private to the server user', () => {
     expect(openToOthers(dataDir)).toEqual([]);
     expect(modeOf(dataDir)).toBe('700');
     expect(modeOf(join(dataDir, 'repos'))).toBe('700');
-    for (const file of ['sluice.db', 'sluice.db-wal', 'sluice.db-shm', 'secret.key', 'admin-token']) {
+    for (const file of ['sluice.db', 'sluice.db-wal', 'secret.key', 'admin-token']) {
       expect(modeOf(join(dataDir, file)), file).toBe('600');
     }
+    // The server keeps its database to itself and so needs no -shm; an old one is private all the same.
+    if (existsSync(join(dataDir, 'sluice.db-shm')))
+      expect(modeOf(join(dataDir, 'sluice.db-shm'))).toBe('600');
     const notices = server
       .stderr()
       .split('\n')

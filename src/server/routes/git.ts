@@ -107,7 +107,7 @@ export function gitRoutes(app: FastifyInstance, context: WorkspaceContext): void
     let refreshed = false;
     const refresh = async () => {
       refreshed = true;
-      await refreshWorkspaceState(context, row).catch((error: unknown) => {
+      await refreshWorkspaceState(context, row, { mainMoved: true }).catch((error: unknown) => {
         if (!(error instanceof SluiceError)) request.log.error(error);
       });
     };
