@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gitFailure, runGit, runGitStatus } from '../git/run-git.js';
+import { gitFailure, gitIdentityEnv, runGit, runGitStatus } from '../git/run-git.js';
 
 /** A path Git could not merge by itself; the source's side was taken (the page's meaning). */
 export interface PolicyConflict {
@@ -178,6 +178,39 @@ export async function mergeTheirs(
   }
   const resolvedTree = await replaceInTree(repo, tree, blobs);
   return { tree: resolvedTree, baseCommit, conflicts, overridden };
+}
+
+/**
+ * `mergeTheirs` from a base chosen by the caller rather than Git's ancestry: the three trees are
+ * committed afresh in `repo` (a scratch repository), target and source as children of the base
+ * (or both without parents when there is no base), and those commits merged.
+ */
+export async function mergeTheirsFrom(
+  repo: string,
+  baseCommit: string | null,
+  targetCommit: string,
+  sourceCommit: string,
+): Promise<TheirsMerge> {
+  const recommit = async (commit: string, parents: string[], role: string) =>
+    (
+      await runGit(
+        ['commit-tree', '--no-gpg-sign', ...parents.flatMap((p) => ['-p', p]), `${commit}^{tree}`],
+        {
+          gitDir: repo,
+          input: `${role} of a promotion, as ${commit}\n`,
+          env: gitIdentityEnv('Sluice', 'sluice@localhost'),
+        },
+      )
+    )
+      .toString('utf8')
+      .trim();
+  const base = baseCommit ? await recommit(baseCommit, [], 'Base') : null;
+  const parents = base ? [base] : [];
+  const [target, source] = await Promise.all([
+    recommit(targetCommit, parents, 'Target'),
+    recommit(sourceCommit, parents, 'Source'),
+  ]);
+  return { ...(await mergeTheirs(repo, target, source)), baseCommit };
 }
 
 /**

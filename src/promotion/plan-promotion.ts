@@ -1,12 +1,14 @@
 import { SluiceError } from '../errors.js';
 import { readBlob, resolveRef } from '../git/bare-repository.js';
 import { runGit } from '../git/run-git.js';
+import { revertedPromotionCommits } from '../store/promotions.js';
 import type { WorkspaceRow } from '../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from '../workspaces/context.js';
 import { ownedKeys } from '../workspaces/workspace-service.js';
 import { projectAt, runProjectTaskFor } from '../workspaces/workspace-state.js';
 import type { ConfigDiff } from './config-diff.js';
-import { mergeTheirs, type PolicyConflict, replaceInTree } from './git-merge.js';
+import { type EffectiveBase, effectiveBase } from './effective-base.js';
+import { mergeTheirs, mergeTheirsFrom, type PolicyConflict, replaceInTree } from './git-merge.js';
 import type { MergeOverride } from './merge-values.js';
 import { mergeYamlText } from './merge-yaml-text.js';
 import type { ScratchRepository } from './scratch-repository.js';
@@ -26,7 +28,8 @@ export interface PromotionWarning {
     | 'target_edit_overridden'
     | 'new_pipeline_state'
     | 'line_merge_kept'
-    | 'result_invalid';
+    | 'result_invalid'
+    | 'manual_merge_differs';
   readonly message: string;
   readonly path?: string;
 }
@@ -125,6 +128,37 @@ async function diffsByFile(
   return each;
 }
 
+/**
+ * Says what `git pull -X theirs` (the product page's manual way) would do differently from this
+ * promotion, when Git's base is a promotion that was reverted since: the paths whose merge
+ * differs, which the revert emptied and Git would not bring back.
+ */
+async function differsFromManualMerge(
+  repo: string,
+  chosen: EffectiveBase,
+  targetCommit: string,
+  sourceCommit: string,
+  tree: string,
+): Promise<PromotionWarning | undefined> {
+  const manual = await mergeTheirs(repo, targetCommit, sourceCommit);
+  const paths = await lines(repo, [
+    'diff-tree',
+    '-r',
+    '-z',
+    '--name-only',
+    '--no-renames',
+    manual.tree,
+    tree,
+  ]);
+  if (paths.length === 0) return undefined;
+  const reverted = chosen.undone.map((commit) => commit.slice(0, 7)).join(', ');
+  const shown = paths.slice(0, 5).join(', ') + (paths.length > 5 ? ` and ${paths.length - 5} more` : '');
+  return {
+    code: 'manual_merge_differs',
+    message: `A manual \`git pull -X theirs\` of this source would give a different result in ${shown}: Git merges from ${chosen.gitBase?.slice(0, 7)}, which came in with the promotion ${reverted} that was reverted since, so it would not bring back what the revert removed. This promotion merges from ${chosen.commit ? chosen.commit.slice(0, 7) : 'nothing (as a first promotion)'} and brings it back.`,
+  };
+}
+
 function describe(path: readonly (string | { readonly name: string })[]): string {
   return path
     .map((p) => (typeof p === 'string' ? p : `[${p.name}]`))
@@ -156,9 +190,23 @@ export async function planPromotion(
       `Workspace '${(sourceCommit ? target : source).name}' has no main branch to promote.`,
     );
   }
-  const merge = await mergeTheirs(repo, targetCommit, sourceCommit);
+  // Revert-safe: merged from the source content the target still holds, not Git's ancestry.
+  const chosen = await effectiveBase(
+    repo,
+    targetCommit,
+    sourceCommit,
+    new Set(await revertedPromotionCommits(context.store.db, target.id)),
+  );
+  const merge =
+    chosen.commit === chosen.gitBase
+      ? await mergeTheirs(repo, targetCommit, sourceCommit)
+      : await mergeTheirsFrom(repo, chosen.commit, targetCommit, sourceCommit);
   const base = merge.baseCommit;
   const warnings: PromotionWarning[] = [];
+  if (chosen.commit !== chosen.gitBase) {
+    const manual = await differsFromManualMerge(repo, chosen, targetCommit, sourceCommit, merge.tree);
+    if (manual) warnings.push(manual);
+  }
 
   // meltano.yml and the files it includes: merged by meaning, over Git's line merge.
   // Projects load in the project workers: a project within the limits may still take seconds.

@@ -14,7 +14,7 @@ import {
 } from '../store/promotions.js';
 import { findWorkspaceById, type WorkspaceRow } from '../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from '../workspaces/context.js';
-import { refreshWorkspaceState } from '../workspaces/workspace-state.js';
+import { refreshWorkspaceState, workspaceStatus } from '../workspaces/workspace-state.js';
 import { type PlanOptions, type PromotionPlan, planPromotion } from './plan-promotion.js';
 import { openScratchRepository } from './scratch-repository.js';
 import { ifTargetIdle, withTargetLock } from './target-lock.js';
@@ -60,6 +60,26 @@ function tmpDir(context: WorkspaceContext): string {
   return join(context.reposDir, '..', 'tmp');
 }
 
+/**
+ * Refuses a source whose `main` does not load: what it would bring is a project nobody can run,
+ * and the error is the source's to fix. The same error, with where it is, as the source shows.
+ */
+async function requireLoadingSource(context: WorkspaceContext, source: WorkspaceRow): Promise<void> {
+  const row = await refreshWorkspaceState(context, source);
+  const { commit, error } = workspaceStatus(row);
+  if (!error || commit === null || error.commit !== commit) return;
+  throw new SluiceError(
+    'project_invalid',
+    `Workspace '${source.name}' cannot be promoted: its main (${commit.slice(0, 7)}) does not load: ${error.message} Fix it in '${source.name}' and push, then promote again.`,
+    {
+      workspace: source.id,
+      commit,
+      loadError: error.code,
+      ...(error.file === undefined ? {} : { file: error.file, line: error.line, column: error.column }),
+    },
+  );
+}
+
 /** Previews a promotion: the plan, nothing changed. */
 export async function previewPromotion(
   context: WorkspaceContext,
@@ -67,6 +87,7 @@ export async function previewPromotion(
   target: WorkspaceRow,
   options: PlanOptions = {},
 ): Promise<PromotionPlan> {
+  await requireLoadingSource(context, source);
   const scratch = await openScratchRepository(tmpDir(context), [
     repositoryPath(context, target.repository_name),
     repositoryPath(context, source.repository_name),
@@ -121,6 +142,7 @@ export async function applyPromotion(
   target: WorkspaceRow,
   options: ApplyOptions = {},
 ): Promise<Promotion> {
+  await requireLoadingSource(context, source);
   return withTargetLock(context.store, target.id, async () => {
     const targetRepo = repositoryPath(context, target.repository_name);
     const scratch = await openScratchRepository(tmpDir(context), [
@@ -236,7 +258,9 @@ export async function revertPromotion(
     const tree = (await runGit(['rev-parse', `${promotion.target_commit}^{tree}`], { gitDir: repo }))
       .toString('utf8')
       .trim();
-    const message = `Revert promotion ${promotion.id}\n\nRestores the tree of ${promotion.target_commit} (before the promotion).\nReverts-Promotion: ${promotion.id}\n`;
+    // Git's own line too, so that Git tools (and the next promotion's base) see which merge it undoes.
+    const undoes = promotion.result_commit ? `This reverts commit ${promotion.result_commit}.\n` : '';
+    const message = `Revert promotion ${promotion.id}\n\nRestores the tree of ${promotion.target_commit} (before the promotion).\n${undoes}\nReverts-Promotion: ${promotion.id}\n`;
     const commit = await writeCommit(repo, {
       tree,
       parents: [current],

@@ -1,7 +1,9 @@
+import { once } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { basename, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { spawnGit } from '../git/run-git.js';
+import { PushAnswer } from './push-messages.js';
 
 /** One smart HTTP request for one repository, already authenticated and authorized by the caller. */
 export interface GitHttpRequest {
@@ -20,9 +22,9 @@ export interface GitHttpRequest {
   /**
    * Called once git has succeeded, before the response ends: a push's client returns only then,
    * so what this records (the workspace's new state) is there for the client's next request.
-   * Never rejects.
+   * Answers lines the pushing client prints as `remote: ...` (for `git-receive-pack`). Never rejects.
    */
-  readonly beforeEnd?: () => Promise<void>;
+  readonly beforeEnd?: () => Promise<readonly string[]>;
 }
 
 const GIT_HTTP_PATHS: ReadonlySet<string> = new Set([
@@ -76,6 +78,8 @@ export function serveGitHttp(request: GitHttpRequest, response: ServerResponse):
     let settled = false;
     let streaming = false;
     let pending: Buffer = Buffer.alloc(0);
+    // A push's answer, which ends with what `beforeEnd` has to tell the pusher.
+    const answer = request.beforeEnd ? new PushAnswer() : undefined;
 
     const stop = () => {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
@@ -98,7 +102,8 @@ export function serveGitHttp(request: GitHttpRequest, response: ServerResponse):
     const abandon = () => {
       stop();
       child.stdout.off('data', onHead);
-      child.stdout.unpipe(response);
+      child.stdout.unpipe();
+      answer?.unpipe();
       // Read to the end, so that the pipe reports its close and 'close' below fires.
       child.stdout.resume();
       fail();
@@ -139,9 +144,14 @@ export function serveGitHttp(request: GitHttpRequest, response: ServerResponse):
       streaming = true;
       const rest = pending.subarray(end.body);
       pending = Buffer.alloc(0);
-      if (rest.length > 0) response.write(rest);
       // Not `end`: whether the response ends cleanly depends on git's exit status.
-      child.stdout.pipe(response, { end: false });
+      if (answer) {
+        answer.write(rest);
+        child.stdout.pipe(answer).pipe(response, { end: false });
+      } else {
+        if (rest.length > 0) response.write(rest);
+        child.stdout.pipe(response, { end: false });
+      }
     };
     child.stdout.on('data', onHead);
     // http-backend's messages go nowhere: the status it sends already tells the client.
@@ -166,12 +176,21 @@ export function serveGitHttp(request: GitHttpRequest, response: ServerResponse):
     });
     child.on('close', (exitCode) => {
       if (streaming && exitCode === 0) {
-        const end = () => {
-          if (!response.destroyed) response.end();
+        const end = (tail?: Buffer) => {
+          if (!response.destroyed) response.end(tail);
           settle();
         };
-        if (request.beforeEnd) void request.beforeEnd().then(end);
-        else end();
+        const { beforeEnd } = request;
+        if (answer && beforeEnd && !response.destroyed) {
+          // Every byte of git's answer but the held ones has reached the response first.
+          const passed = answer.readableEnded ? Promise.resolve() : once(answer, 'end');
+          void passed
+            .then(() => beforeEnd())
+            .then(
+              (lines) => end(answer.ending(lines)),
+              () => end(answer.ending([])),
+            );
+        } else end();
         return;
       }
       if (!response.writableEnded) fail();

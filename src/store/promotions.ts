@@ -38,3 +38,16 @@ export async function listPromotions(
 export async function applyingPromotions(db: Kysely<Database>): Promise<PromotionRow[]> {
   return db.selectFrom('promotions').selectAll().where('status', '=', 'applying').execute();
 }
+
+/** The merge commits of promotions into a workspace that an applied revert undid. */
+export async function revertedPromotionCommits(db: Kysely<Database>, targetId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('promotions as revert')
+    .innerJoin('promotions as promotion', 'promotion.id', 'revert.reverts_promotion_id')
+    .select('promotion.result_commit')
+    .where('revert.target_workspace_id', '=', targetId)
+    .where('revert.kind', '=', 'revert')
+    .where('revert.status', '=', 'applied')
+    .execute();
+  return rows.flatMap((row) => (row.result_commit ? [row.result_commit] : []));
+}

@@ -135,7 +135,7 @@ describe.each(kinds)('protected workspaces, owned keys and `sluice promote` (%s)
     expect(result.stderr).not.toContain('    at ');
   });
 
-  it('refuses to apply a promotion whose result would not load, leaving the target as it was', async () => {
+  it('tells the pusher where a pushed meltano.yml breaks, and refuses to promote from it (422), leaving the target as it was', async () => {
     const clone = join(work, 'dev-broken');
     await git(work, ['clone', withToken(dev.repositoryUrl, t.adminToken), clone]);
     writeFileSync(
@@ -143,18 +143,30 @@ describe.each(kinds)('protected workspaces, owned keys and `sluice promote` (%s)
       'plugins:\n  extractors:\n  - name: tap-x\n    config: {unclosed: [1, 2\n',
     );
     await git(clone, ['commit', '-am', 'Broken']);
-    await git(clone, ['push', 'origin', 'main']);
+    const push = await git(clone, ['push', 'origin', 'main']);
+    // Git accepts it; the pusher reads why the workspace will not use it.
+    expect(push.code).toBe(0);
+    expect(push.stderr).toMatch(/^remote: error: meltano\.yml:\d+:\d+: invalid YAML/m);
+    expect(push.stderr).toMatch(
+      /^remote: error: The push is accepted, but workspace .* keeps running its last good commit [0-9a-f]{7}/m,
+    );
     const before = (await api(t.url, t.adminToken, 'GET', `/workspaces/${prod.id}`)).body.status.commit;
-    const preview = await api(t.url, t.adminToken, 'POST', `/workspaces/${prod.id}/promotions`, {
-      source: dev.id,
-      dryRun: true,
-    });
-    expect(preview.body.warnings.map((w: { code: string }) => w.code)).toContain('result_invalid');
-    const applied = await api(t.url, t.adminToken, 'POST', `/workspaces/${prod.id}/promotions`, {
-      source: dev.id,
-    });
-    expect(applied.status).toBe(422);
-    expect(applied.body.error.message).toMatch(/Fix the source workspace/);
+    for (const dryRun of [true, false]) {
+      const refused = await api(t.url, t.adminToken, 'POST', `/workspaces/${prod.id}/promotions`, {
+        source: dev.id,
+        dryRun,
+      });
+      expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+      expect(refused.body.error.code).toBe('project_invalid');
+      expect(refused.body.error.message).toMatch(
+        /cannot be promoted: its main \([0-9a-f]{7}\) does not load: meltano\.yml:\d+:\d+: invalid YAML/,
+      );
+      expect(refused.body.error.details).toMatchObject({ file: 'meltano.yml', line: expect.any(Number) });
+    }
+    const cli = await sluice(['promote', dev.repositoryName, prod.repositoryName, '--yes'], env);
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).toMatch(/^error: Workspace .* cannot be promoted: .*meltano\.yml:\d+:\d+/m);
+    expect(cli.stderr).not.toContain('    at ');
     expect((await api(t.url, t.adminToken, 'GET', `/workspaces/${prod.id}`)).body.status.commit).toBe(before);
   });
 });

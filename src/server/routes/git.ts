@@ -1,9 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../errors.js';
+import type { WorkspaceRow } from '../../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from '../../workspaces/context.js';
 import { isValidRepositoryName } from '../../workspaces/names.js';
 import { findWorkspace } from '../../workspaces/workspace-service.js';
-import { refreshWorkspaceState } from '../../workspaces/workspace-state.js';
+import { refreshWorkspaceState, workspaceStatus } from '../../workspaces/workspace-state.js';
 import { serveGitHttp } from '../git-http.js';
 import { handleError, httpStatusOf } from '../http-errors.js';
 import { type AccessLevel, principalOf, type WorkspaceScope, workspaceOf } from '../route-access.js';
@@ -105,11 +106,14 @@ export function gitRoutes(app: FastifyInstance, context: WorkspaceContext): void
     // A push may have moved main: the workspace's state is brought up to date before the client's
     // `git push` returns, so its next request, to any server sharing the database, sees the push.
     let refreshed = false;
-    const refresh = async () => {
+    const refresh = async (): Promise<readonly string[]> => {
       refreshed = true;
-      await refreshWorkspaceState(context, row, { mainMoved: true }).catch((error: unknown) => {
+      try {
+        return pushMessages(await refreshWorkspaceState(context, row, { mainMoved: true }));
+      } catch (error) {
         if (!(error instanceof SluiceError)) request.log.error(error);
-      });
+        return [];
+      }
     };
     await serveGitHttp(
       {
@@ -137,4 +141,20 @@ export function gitRoutes(app: FastifyInstance, context: WorkspaceContext): void
     schema: { hide: true } as object,
     config: { access: gitAccess, workspace: repository },
   });
+}
+
+/**
+ * What the pusher reads (as `remote: ...`) when `main` no longer loads: Git accepted the push, so
+ * the error, where it is, and what the workspace runs meanwhile.
+ */
+function pushMessages(row: WorkspaceRow): readonly string[] {
+  const { commit, lastGoodCommit, error } = workspaceStatus(row);
+  if (!error || error.commit !== commit || commit === null) return [];
+  const runs = lastGoodCommit
+    ? `keeps running its last good commit ${lastGoodCommit.slice(0, 7)}`
+    : 'runs nothing';
+  return [
+    `error: ${error.message}`,
+    `error: The push is accepted, but workspace '${row.name}' ${runs} until main's meltano.yml loads again. Fix it and push.`,
+  ];
 }
