@@ -34,9 +34,12 @@ export interface Promotion {
   readonly revertsPromotionId: string | null;
   readonly error: string | null;
   readonly summary: unknown;
+  /** How it was made: by Sluice (API, CLI, UI), or by a `git push` of a merge (the manual way). */
+  readonly via: 'sluice' | 'git push';
 }
 
 function toPromotion(row: PromotionRow): Promotion {
+  const summary: unknown = JSON.parse(row.summary);
   return {
     id: row.id,
     kind: row.kind,
@@ -50,7 +53,8 @@ function toPromotion(row: PromotionRow): Promotion {
     createdBy: row.created_by,
     revertsPromotionId: row.reverts_promotion_id,
     error: row.error,
-    summary: JSON.parse(row.summary),
+    summary,
+    via: (summary as { via?: unknown } | null)?.via === 'git push' ? 'git push' : 'sluice',
   };
 }
 

@@ -51,3 +51,17 @@ export async function revertedPromotionCommits(db: Kysely<Database>, targetId: s
     .execute();
   return rows.flatMap((row) => (row.result_commit ? [row.result_commit] : []));
 }
+
+/** The promotion into a workspace whose result is `commit`, if one was recorded. */
+export async function findPromotionByResult(
+  db: Kysely<Database>,
+  targetId: string,
+  commit: string,
+): Promise<PromotionRow | undefined> {
+  return db
+    .selectFrom('promotions')
+    .selectAll()
+    .where('target_workspace_id', '=', targetId)
+    .where('result_commit', '=', commit)
+    .executeTakeFirst();
+}

@@ -112,5 +112,24 @@ describe.each(kinds)('the product page workflow against a real server (%s)', (ki
       ['domain', 'environment'],
       ['client_id', 'environment'],
     ]);
+
+    // Both manual promotions are in their target's History, by git push, with the pusher's token.
+    for (const [source, target] of [
+      [dev, staging],
+      [staging, prod],
+    ] as const) {
+      const history = await api(t.url, t.adminToken, 'GET', `/workspaces/${target.id}/promotions`);
+      const head = (await api(t.url, t.adminToken, 'GET', `/workspaces/${target.id}`)).body.status.commit;
+      expect(history.body.items).toEqual([
+        expect.objectContaining({
+          kind: 'promotion',
+          status: 'applied',
+          via: 'git push',
+          sourceWorkspaceId: source.id,
+          resultCommit: head,
+          createdBy: expect.stringMatching(/^admin/),
+        }),
+      ]);
+    }
   });
 });

@@ -128,7 +128,7 @@ export async function promoteHistory(
         p.sourceWorkspaceId ?? '-',
         p.targetCommit.slice(0, 7),
         p.resultCommit?.slice(0, 7) ?? '-',
-        p.createdBy,
+        p.via === 'git push' ? `${p.createdBy} (git push)` : p.createdBy,
         p.createdAt,
       ]),
     )}\n`,

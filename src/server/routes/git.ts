@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../errors.js';
+import { recordPushedPromotions } from '../../promotion/pushed-promotions.js';
 import type { WorkspaceRow } from '../../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from '../../workspaces/context.js';
 import { isValidRepositoryName } from '../../workspaces/names.js';
@@ -109,7 +110,16 @@ export function gitRoutes(app: FastifyInstance, context: WorkspaceContext): void
     const refresh = async (): Promise<readonly string[]> => {
       refreshed = true;
       try {
-        return pushMessages(await refreshWorkspaceState(context, row, { mainMoved: true }));
+        const updated = await refreshWorkspaceState(context, row, { mainMoved: true });
+        // The product page's manual promotion (git pull, then push) shows in History too.
+        await recordPushedPromotions(
+          context,
+          row,
+          row.checked_commit,
+          updated.checked_commit,
+          principalOf(request),
+        ).catch((error: unknown) => request.log.error(error));
+        return pushMessages(updated);
       } catch (error) {
         if (!(error instanceof SluiceError)) request.log.error(error);
         return [];

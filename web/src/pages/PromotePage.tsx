@@ -41,6 +41,7 @@ interface Promotion {
   readonly createdAt: string;
   readonly createdBy: string;
   readonly revertsPromotionId: string | null;
+  readonly via: 'sluice' | 'git push';
 }
 
 function show(value: unknown): string {
@@ -192,7 +193,7 @@ export function PromotePage({
                 <td>
                   {p.kind === 'revert'
                     ? `Revert of ${p.revertsPromotionId}`
-                    : `From ${nameOf(p.sourceWorkspaceId)} at ${p.sourceCommit?.slice(0, 7)}`}
+                    : `From ${nameOf(p.sourceWorkspaceId)} at ${p.sourceCommit?.slice(0, 7)}${p.via === 'git push' ? ', by git push' : ''}`}
                 </td>
                 <td>{p.createdBy}</td>
                 <td>{p.status}</td>
