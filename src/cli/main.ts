@@ -334,6 +334,15 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
     (await import('./commands/remote.js')).tokenRevoke(target(opts), io, id),
   );
 
+  remote(program.command('audit'))
+    .description('who changed what and when (admins: everything; other tokens: their workspaces)')
+    .option('--workspace <workspace>', 'only this workspace (id or repository name)')
+    .option('--actor <actor>', 'only this token (its id or name)')
+    .option('--since <time>', 'from this ISO date or time')
+    .option('--until <time>', 'up to this ISO date or time')
+    .addHelpText('after', '\nFormats: text (a table), json, or jsonl (one entry per line, for export).')
+    .action(async (opts) => (await import('./commands/audit.js')).audit(target(opts), io, opts));
+
   // What a server starts in the sandbox to run a workspace's code (runs/runner-main.ts); not for people.
   program.command('internal-runner', { hidden: true }).action(async () => {
     process.exit(await (await import('../runs/runner-main.js')).runnerMain());

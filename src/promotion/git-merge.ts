@@ -107,9 +107,11 @@ export async function mergeTheirs(
   repo: string,
   targetCommit: string,
   sourceCommit: string,
+  /** Git's merge base of the two, when the caller has asked already. */
+  knownBase?: string | null,
 ): Promise<TheirsMerge> {
-  const base = await runGitStatus(['merge-base', targetCommit, sourceCommit], { gitDir: repo });
-  const baseCommit = base.exitCode === 0 ? base.stdout.toString('utf8').trim() : null;
+  const baseCommit =
+    knownBase !== undefined ? knownBase : await gitMergeBase(repo, targetCommit, sourceCommit);
   const args = [
     'merge-tree',
     '--write-tree',
@@ -180,6 +182,11 @@ export async function mergeTheirs(
   return { tree: resolvedTree, baseCommit, conflicts, overridden };
 }
 
+async function gitMergeBase(repo: string, a: string, b: string): Promise<string | null> {
+  const base = await runGitStatus(['merge-base', a, b], { gitDir: repo });
+  return base.exitCode === 0 ? base.stdout.toString('utf8').trim() : null;
+}
+
 /**
  * `mergeTheirs` from a base chosen by the caller rather than Git's ancestry: the three trees are
  * committed afresh in `repo` (a scratch repository), target and source as children of the base
@@ -210,7 +217,7 @@ export async function mergeTheirsFrom(
     recommit(targetCommit, parents, 'Target'),
     recommit(sourceCommit, parents, 'Source'),
   ]);
-  return { ...(await mergeTheirs(repo, target, source)), baseCommit };
+  return { ...(await mergeTheirs(repo, target, source, base)), baseCommit };
 }
 
 /**

@@ -140,7 +140,7 @@ async function differsFromManualMerge(
   sourceCommit: string,
   tree: string,
 ): Promise<PromotionWarning | undefined> {
-  const manual = await mergeTheirs(repo, targetCommit, sourceCommit);
+  const manual = await mergeTheirs(repo, targetCommit, sourceCommit, chosen.gitBase);
   const paths = await lines(repo, [
     'diff-tree',
     '-r',
@@ -199,7 +199,7 @@ export async function planPromotion(
   );
   const merge =
     chosen.commit === chosen.gitBase
-      ? await mergeTheirs(repo, targetCommit, sourceCommit)
+      ? await mergeTheirs(repo, targetCommit, sourceCommit, chosen.gitBase)
       : await mergeTheirsFrom(repo, chosen.commit, targetCommit, sourceCommit);
   const base = merge.baseCommit;
   const warnings: PromotionWarning[] = [];

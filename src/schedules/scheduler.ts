@@ -1,3 +1,4 @@
+import { recordChange, SERVER_ACTOR } from '../audit/audit-log.js';
 import { SluiceError } from '../errors.js';
 import type { RunService } from '../runs/run-service.js';
 import { claimScheduleMark, scheduleMarks } from '../store/schedule-marks.js';
@@ -86,13 +87,19 @@ export class Scheduler {
       const schedule = project.schedules.find((s) => s.name === view.name);
       if (!schedule) continue;
       try {
-        await this.runs.start(row, 'scheduler', {
+        const started = await this.runs.start(row, 'scheduler', {
           ...(view.runs.kind === 'job' ? { job: view.runs.job } : { blocks: scheduleBlocks(schedule) }),
           trigger: 'schedule',
           scheduleName: view.name,
           // Meltano runs an extractor-loader schedule under the schedule's name; the environment
           // prefix keeps it apart per environment, as all Sluice state is.
           ...(view.runs.kind === 'elt' ? { stateId: `${row.active_environment}:${view.name}` } : {}),
+        });
+        await recordChange(this.context.store, SERVER_ACTOR, {
+          action: 'run.start',
+          workspaceId: row.id,
+          subject: started.id,
+          after: { schedule: view.name, blocks: started.blocks, job: started.job, commit: started.commit },
         });
       } catch (error) {
         if (!(error instanceof SluiceError)) throw error;

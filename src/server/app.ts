@@ -15,6 +15,7 @@ import { hideServerPaths } from './hide-server-paths.js';
 import { errorBody, handleError } from './http-errors.js';
 import { installRequestGuards, requestValidatorCompiler } from './request-validation.js';
 import { installRouteAccess } from './route-access.js';
+import { auditRoutes } from './routes/audit.js';
 import { gitRoutes } from './routes/git.js';
 import { promotionRoutes } from './routes/promotions.js';
 import { runRoutes } from './routes/runs.js';
@@ -109,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.all('/api/*', { schema: { hide: true } as object, config: { access: 'read' } }, noRoute);
   workspaceRoutes(app, context);
   tokenRoutes(app, options.store);
+  auditRoutes(app, context);
   promotionRoutes(app, context);
   secretRoutes(app, context);
   // Runs that a stopped server left running are settled before any request is served.

@@ -19,6 +19,7 @@ import * as secrets from './migrations/0004-secrets.js';
 import * as runs from './migrations/0005-runs.js';
 import * as uniqueWorkspaceNames from './migrations/0006-unique-workspace-names.js';
 import * as workers from './migrations/0007-workers.js';
+import * as audit from './migrations/0008-audit.js';
 import type { Database } from './schema.js';
 
 /** Database drivers load only when a store opens (the CLI's other commands never need them). */
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-runs': runs,
   '0006-unique-workspace-names': uniqueWorkspaceNames,
   '0007-workers': workers,
+  '0008-audit': audit,
 };
 
 export interface StoreOptions {

@@ -16,6 +16,7 @@ export interface Database {
   workspace_states: WorkspaceStateTable;
   schedule_marks: ScheduleMarkTable;
   workers: WorkerTable;
+  audit_log: AuditLogTable;
 }
 
 export interface WorkspaceTable {
@@ -179,4 +180,22 @@ export interface WorkerTable {
   concurrency: number;
   started_at: string;
   last_heartbeat_at: string;
+}
+
+/** One change: who (the token, or the server itself), when, what, the value before and after. */
+export interface AuditLogTable {
+  id: string;
+  created_at: string;
+  /** Null for what the server does by itself (a schedule starting a run). */
+  actor_token_id: string | null;
+  actor_name: string;
+  /** The workspace changed, or null (tokens). */
+  workspace_id: string | null;
+  /** `workspace.create`, `secret.set`, `git.push`, ... */
+  action: string;
+  /** What the action is about within its workspace: a secret's name, a promotion, a run, a ref. */
+  subject: string | null;
+  /** JSON, never a secret's value. */
+  before: string | null;
+  after: string | null;
 }

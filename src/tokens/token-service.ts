@@ -153,14 +153,15 @@ export async function listTokens(
   };
 }
 
-/** Revokes a token; `by` is the caller, who may not revoke the token it calls with. */
-export async function revokeToken(store: Store, by: Principal, id: string): Promise<void> {
+/** Revokes a token; `by` is the caller, who may not revoke the token it calls with. Answers what it was. */
+export async function revokeToken(store: Store, by: Principal, id: string): Promise<TokenView> {
   const row = await findTokenById(store.db, id);
   if (!row || row.revoked_at !== null)
     throw new SluiceError('token_not_found', `No active token '${id}'.`, { token: id });
   if (row.id === by.tokenId)
     throw new SluiceError('conflict', 'A token cannot revoke itself; use another admin token.');
   await revokeRow(store.db, id, new Date().toISOString());
+  return toView(row);
 }
 
 /**

@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/server/serve.js';
 import { down as undoWorkers } from '../../src/store/migrations/0007-workers.js';
+import { down as undoAudit } from '../../src/store/migrations/0008-audit.js';
 import { openStore } from '../../src/store/open-store.js';
 import {
   api,
@@ -162,6 +163,8 @@ describe.each(kinds)('upgrading a database with duplicate workspace names (%s)',
     // The database as an older server left it: migrated up to 0005, with look-alike names.
     const store = await openStore({ dataDir, databaseUrl: database?.url });
     // The migrations after 0006 go first, as they would not be there either.
+    await undoAudit(store.db as never);
+    await sql`DELETE FROM kysely_migration WHERE name = '0008-audit'`.execute(store.db);
     await undoWorkers(store.db as never);
     await sql`DELETE FROM kysely_migration WHERE name = '0007-workers'`.execute(store.db);
     await sql`DROP INDEX workspaces_normalized_name`.execute(store.db);

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { actorOf, recordChange } from '../../audit/audit-log.js';
 import { SluiceError } from '../../errors.js';
 import { recordPushedPromotions } from '../../promotion/pushed-promotions.js';
 import type { WorkspaceRow } from '../../store/workspaces.js';
@@ -111,6 +112,15 @@ export function gitRoutes(app: FastifyInstance, context: WorkspaceContext): void
       refreshed = true;
       try {
         const updated = await refreshWorkspaceState(context, row, { mainMoved: true });
+        if (updated.checked_commit !== row.checked_commit) {
+          await recordChange(context.store, actorOf(principalOf(request)), {
+            action: 'git.push',
+            workspaceId: row.id,
+            subject: 'refs/heads/main',
+            before: { commit: row.checked_commit },
+            after: { commit: updated.checked_commit },
+          });
+        }
         // The product page's manual promotion (git pull, then push) shows in History too.
         await recordPushedPromotions(
           context,

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { actorOf, recordChange } from '../../audit/audit-log.js';
 import { SluiceError } from '../../errors.js';
 import {
   applyPromotion,
@@ -34,6 +35,19 @@ export function promotionRoutes(app: FastifyInstance, context: WorkspaceContext)
       return targetId === undefined ? undefined : findWorkspaceById(context.store.db, targetId);
     },
     notFound: (id) => new SluiceError('not_found', `No promotion '${id}'.`, { promotion: id }),
+  };
+
+  const revertAndRecord = async (request: FastifyRequest, promotion: string) => {
+    const principal = principalOf(request);
+    const reverted = await revertPromotion(context, principal.name, workspaceOf(request), promotion);
+    await recordChange(context.store, actorOf(principal), {
+      action: 'promotion.revert',
+      workspaceId: reverted.targetWorkspaceId,
+      subject: promotion,
+      before: { main: reverted.targetCommit },
+      after: { main: reverted.resultCommit, revert: reverted.id },
+    });
+    return reverted;
   };
 
   app.post(
@@ -76,12 +90,20 @@ export function promotionRoutes(app: FastifyInstance, context: WorkspaceContext)
       const source = await visibleWorkspace(context, principal, body.source);
       const options = { deleteTargetOnly: body.deleteTargetOnly, allEnvironments: body.allEnvironments };
       if (body.dryRun) return previewPromotion(context, source, target, options);
-      reply.status(201);
-      return applyPromotion(context, principal.name, source, target, {
+      const applied = await applyPromotion(context, principal.name, source, target, {
         ...options,
         expectedSourceCommit: body.expectedSourceCommit,
         expectedTargetCommit: body.expectedTargetCommit,
       });
+      await recordChange(context.store, actorOf(principal), {
+        action: 'promotion.apply',
+        workspaceId: target.id,
+        subject: applied.id,
+        before: { main: applied.targetCommit },
+        after: { main: applied.resultCommit, source: source.id, sourceCommit: applied.sourceCommit },
+      });
+      reply.status(201);
+      return applied;
     },
   );
 
@@ -142,9 +164,9 @@ export function promotionRoutes(app: FastifyInstance, context: WorkspaceContext)
       config: { access: 'write', workspace: 'id' },
     },
     async (request, reply) => {
-      reply.status(201);
       const promotion = (request.params as { promotion: string }).promotion;
-      return revertPromotion(context, principalOf(request).name, workspaceOf(request), promotion);
+      reply.status(201);
+      return revertAndRecord(request, promotion);
     },
   );
 
@@ -162,9 +184,9 @@ export function promotionRoutes(app: FastifyInstance, context: WorkspaceContext)
       config: { access: 'write', workspace: promotionTarget },
     },
     async (request, reply) => {
-      reply.status(201);
       const promotion = (request.params as { promotion: string }).promotion;
-      return revertPromotion(context, principalOf(request).name, workspaceOf(request), promotion);
+      reply.status(201);
+      return revertAndRecord(request, promotion);
     },
   );
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { actorOf, recordChange } from '../../audit/audit-log.js';
 import type { RunEvents } from '../../runs/run-events.js';
 import type { LogEvent, LogLine, RunLog } from '../../runs/run-log.js';
 import { type RunService, toRunView } from '../../runs/run-service.js';
@@ -71,8 +72,20 @@ export function runRoutes(
         timeoutSeconds?: number;
         maxRetries?: number;
       };
+      const started = await runs.start(workspaceOf(request), principalOf(request).name, body);
+      await recordChange(context.store, actorOf(principalOf(request)), {
+        action: 'run.start',
+        workspaceId: started.workspaceId,
+        subject: started.id,
+        after: {
+          blocks: started.blocks,
+          job: started.job,
+          commit: started.commit,
+          environment: started.environment,
+        },
+      });
       reply.status(201);
-      return runs.start(workspaceOf(request), principalOf(request).name, body);
+      return started;
     },
   );
 
@@ -117,7 +130,16 @@ export function runRoutes(
     },
     async (request) => {
       const run = (request.params as { run: string }).run;
-      return runs.cancel(workspaceOf(request), run, principalOf(request).name);
+      const before = (await runs.get(workspaceOf(request), run)).status;
+      const cancelled = await runs.cancel(workspaceOf(request), run, principalOf(request).name);
+      await recordChange(context.store, actorOf(principalOf(request)), {
+        action: 'run.cancel',
+        workspaceId: cancelled.workspaceId,
+        subject: run,
+        before: { status: before },
+        after: { status: cancelled.status },
+      });
+      return cancelled;
     },
   );
 

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { actorOf, recordChange } from '../../audit/audit-log.js';
 import { listSecrets, type SecretContext, setSecret, unsetSecret } from '../../secrets/secret-service.js';
 import { errorBody, handleError } from '../http-errors.js';
 import { principalOf, workspaceOf } from '../route-access.js';
@@ -72,11 +73,21 @@ export function secretRoutes(app: FastifyInstance, context: SecretContext): void
     },
     async (request) => {
       const body = request.body as { value: string; environment?: string };
-      return setSecret(context, principalOf(request), workspaceOf(request), {
-        name: (request.params as { name: string }).name,
+      const name = (request.params as { name: string }).name;
+      const environment = body.environment ?? null;
+      const set = await setSecret(context, principalOf(request), workspaceOf(request), {
+        name,
         value: body.value,
-        environment: body.environment ?? null,
+        environment,
       });
+      // The name and where it applies: never the value.
+      await recordChange(context.store, actorOf(principalOf(request)), {
+        action: 'secret.set',
+        workspaceId: workspaceOf(request).id,
+        subject: name,
+        after: { name, environment },
+      });
+      return set;
     },
   );
 
@@ -116,6 +127,12 @@ export function secretRoutes(app: FastifyInstance, context: SecretContext): void
       const { name } = request.params as { name: string };
       const { environment } = request.query as { environment?: string };
       await unsetSecret(context, workspaceOf(request), { name, environment: environment ?? null });
+      await recordChange(context.store, actorOf(principalOf(request)), {
+        action: 'secret.remove',
+        workspaceId: workspaceOf(request).id,
+        subject: name,
+        before: { name, environment: environment ?? null },
+      });
       reply.status(204).send();
     },
   );

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { actorOf, recordChange } from '../../audit/audit-log.js';
 import type { Store } from '../../store/open-store.js';
 import { createToken, listTokens, revokeToken } from '../../tokens/token-service.js';
 import { principalOf } from '../route-access.js';
@@ -31,8 +32,19 @@ export function tokenRoutes(app: FastifyInstance, store: Store): void {
       config: { access: 'admin' },
     },
     async (request, reply) => {
+      const created = await createToken(
+        store,
+        request.body as { name: unknown; workspaces: unknown; access: unknown },
+      );
+      const { token: _secret, ...view } = created;
+      await recordChange(store, actorOf(principalOf(request)), {
+        action: 'token.create',
+        workspaceId: null,
+        subject: created.id,
+        after: view,
+      });
       reply.status(201);
-      return createToken(store, request.body as { name: unknown; workspaces: unknown; access: unknown });
+      return created;
     },
   );
   app.get(
@@ -60,7 +72,14 @@ export function tokenRoutes(app: FastifyInstance, store: Store): void {
       config: { access: 'admin' },
     },
     async (request, reply) => {
-      await revokeToken(store, principalOf(request), (request.params as { id: string }).id);
+      const { id } = request.params as { id: string };
+      const revoked = await revokeToken(store, principalOf(request), id);
+      await recordChange(store, actorOf(principalOf(request)), {
+        action: 'token.revoke',
+        workspaceId: null,
+        subject: id,
+        before: revoked,
+      });
       reply.status(204).send();
     },
   );

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { actorOf, recordChange } from '../../audit/audit-log.js';
 import {
   pluginConfigView,
   workspaceConfiguration,
@@ -48,8 +49,14 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
     },
     async (request, reply) => {
       const { name } = request.body as { name: unknown };
+      const created = await createWorkspace(context, { name });
+      await recordChange(context.store, actorOf(principalOf(request)), {
+        action: 'workspace.create',
+        workspaceId: created.id,
+        after: { name: created.name, repositoryName: created.repositoryName },
+      });
       reply.status(201);
-      return createWorkspace(context, { name });
+      return created;
     },
   );
 
@@ -125,7 +132,16 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
         ownedKeys?: string[];
         schedulesEnabled?: boolean | null;
       };
-      return updateWorkspace(context, principalOf(request), workspaceOf(request), body);
+      const before = await getWorkspace(context, workspaceOf(request));
+      const after = await updateWorkspace(context, principalOf(request), workspaceOf(request), body);
+      const fields = Object.keys(body) as (keyof typeof body)[];
+      await recordChange(context.store, actorOf(principalOf(request)), {
+        action: 'workspace.update',
+        workspaceId: after.id,
+        before: Object.fromEntries(fields.map((field) => [field, before[field]])),
+        after: Object.fromEntries(fields.map((field) => [field, after[field]])),
+      });
+      return after;
     },
   );
 
@@ -140,7 +156,13 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
       config: { access: 'write', workspace: 'id' },
     },
     async (request, reply) => {
-      await deleteWorkspace(context, principalOf(request), workspaceOf(request));
+      const row = workspaceOf(request);
+      await deleteWorkspace(context, principalOf(request), row);
+      await recordChange(context.store, actorOf(principalOf(request)), {
+        action: 'workspace.delete',
+        workspaceId: row.id,
+        before: { name: row.name, repositoryName: row.repository_name },
+      });
       reply.status(204).send();
     },
   );
