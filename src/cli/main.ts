@@ -256,9 +256,13 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
       (await import('./commands/remote.js')).workspaceShow(target(opts), io, ref, opts),
     );
   remote(workspace.command('set <workspace>'))
-    .description('set the active environment and/or rename')
+    .description('set the active environment, the upstream and/or rename')
     .option('--active-environment <env>', 'the environment pipelines run with')
     .option('--name <name>', 'a new name')
+    .option(
+      '--upstream <workspace>',
+      'the workspace this one is promoted from (id or repository name; none: no upstream)',
+    )
     .action(async (ref: string, opts) =>
       (await import('./commands/remote.js')).workspaceSet(target(opts), io, ref, opts),
     );
@@ -267,20 +271,27 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
     .action(async (ref: string, opts) =>
       (await import('./commands/remote.js')).workspaceDelete(target(opts), io, ref),
     );
+  /** A positional argument commander leaves optional for the other forms of the command. */
+  const required = (value: string | undefined, name: string): string => {
+    if (value === undefined) throw new SluiceError('usage', `missing argument ${name}.`);
+    return value;
+  };
   remote(program.command('promote'))
     .description(
-      'promote SOURCE into TARGET (preview, confirm, apply); or `promote history WS`, `promote revert PROMOTION`',
+      'promote SOURCE into TARGET (preview, confirm, apply); `promote TARGET` promotes from its upstream; or `promote history WS`, `promote revert PROMOTION`',
     )
-    .argument('<source>', 'the source workspace, or `history` / `revert`')
-    .argument('<target>', 'the target workspace (for history: the workspace; for revert: the promotion id)')
+    .argument('<source>', 'the source workspace (or, alone, the target), or `history` / `revert`')
+    .argument('[target]', 'the target workspace (for history: the workspace; for revert: the promotion id)')
     .option('--dry-run', 'preview only')
     .option('-y, --yes', 'apply without asking')
     .option('--delete-target-only', 'also remove files only the target has (that the source never had)')
     .option('--all-environments', 'show the configuration changes in every environment')
-    .action(async (first: string, second: string, opts) => {
+    .action(async (first: string, second: string | undefined, opts) => {
       const commands = await import('./commands/promote.js');
-      if (first === 'history') return commands.promoteHistory(target(opts), io, second, opts);
-      if (first === 'revert') return commands.promoteRevert(target(opts), io, second, opts);
+      if (first === 'history') return commands.promoteHistory(target(opts), io, required(second, 'WS'), opts);
+      if (first === 'revert')
+        return commands.promoteRevert(target(opts), io, required(second, 'PROMOTION'), opts);
+      if (second === undefined) return commands.promoteFromUpstream(target(opts), io, first, opts);
       return commands.promote(target(opts), io, first, second, opts);
     });
   // `--environment` is a global option (taken out of argv first): here it names the secret's

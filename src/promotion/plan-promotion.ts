@@ -11,6 +11,7 @@ import { type EffectiveBase, effectiveBase } from './effective-base.js';
 import { mergeTheirs, mergeTheirsFrom, type PolicyConflict, replaceInTree } from './git-merge.js';
 import type { MergeOverride } from './merge-values.js';
 import { mergeYamlText } from './merge-yaml-text.js';
+import { routeWarnings } from './promotion-route.js';
 import type { ScratchRepository } from './scratch-repository.js';
 
 export interface FileChange {
@@ -29,7 +30,9 @@ export interface PromotionWarning {
     | 'new_pipeline_state'
     | 'line_merge_kept'
     | 'result_invalid'
-    | 'manual_merge_differs';
+    | 'manual_merge_differs'
+    | 'route_reversed'
+    | 'route_skipped';
   readonly message: string;
   readonly path?: string;
 }
@@ -202,7 +205,7 @@ export async function planPromotion(
       ? await mergeTheirs(repo, targetCommit, sourceCommit, chosen.gitBase)
       : await mergeTheirsFrom(repo, chosen.commit, targetCommit, sourceCommit);
   const base = merge.baseCommit;
-  const warnings: PromotionWarning[] = [];
+  const warnings: PromotionWarning[] = await routeWarnings(context, source, target);
   if (chosen.commit !== chosen.gitBase) {
     const manual = await differsFromManualMerge(repo, chosen, targetCommit, sourceCommit, merge.tree);
     if (manual) warnings.push(manual);

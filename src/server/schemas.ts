@@ -45,6 +45,10 @@ export const workspaceSchema = {
         "Whether the server runs the schedules of the workspace's meltano.yml (default: off when the active environment is dev)",
     },
     ownedKeys: { type: 'array', items: { type: 'string' } },
+    upstream: {
+      type: ['string', 'null'],
+      description: 'The id of the workspace this one is promoted from (dev for staging), or null',
+    },
     status: {
       type: 'object',
       description:

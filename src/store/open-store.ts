@@ -20,6 +20,7 @@ import * as runs from './migrations/0005-runs.js';
 import * as uniqueWorkspaceNames from './migrations/0006-unique-workspace-names.js';
 import * as workers from './migrations/0007-workers.js';
 import * as audit from './migrations/0008-audit.js';
+import * as upstream from './migrations/0009-upstream.js';
 import type { Database } from './schema.js';
 
 /** Database drivers load only when a store opens (the CLI's other commands never need them). */
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-unique-workspace-names': uniqueWorkspaceNames,
   '0007-workers': workers,
   '0008-audit': audit,
+  '0009-upstream': upstream,
 };
 
 export interface StoreOptions {

@@ -46,6 +46,8 @@ export interface WorkspaceTable {
    * Set by the store on every insert and rename (null only before migration 0006 filled it).
    */
   normalized_name: string | null;
+  /** The workspace it is promoted from (dev for staging), or null: the route dev -> staging -> prod. */
+  upstream_workspace_id: string | null;
 }
 
 /** Old repository names of renamed workspaces: clones made before a rename keep working. */

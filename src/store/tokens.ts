@@ -41,6 +41,7 @@ const activeTokenAndWorkspace = compiledOnce((db, p) =>
       'workspaces.protected as w_protected',
       'workspaces.owned_keys as w_owned_keys',
       'workspaces.schedules_enabled as w_schedules_enabled',
+      'workspaces.upstream_workspace_id as w_upstream_workspace_id',
     ])
     .where('tokens.token_hash', '=', p('hash'))
     .where('tokens.revoked_at', 'is', null),
@@ -93,6 +94,7 @@ export async function findActiveTokenAndWorkspace(
     protected: row.w_protected,
     owned_keys: row.w_owned_keys,
     schedules_enabled: row.w_schedules_enabled,
+    upstream_workspace_id: row.w_upstream_workspace_id,
   };
   return { token, workspace };
 }

@@ -18,6 +18,7 @@ import {
   repositoryNameTaken,
   updateWorkspace as updateRow,
   type WorkspaceRow,
+  type WorkspaceScope,
 } from '../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from './context.js';
 import { repositoryNameFor, validateWorkspaceName } from './names.js';
@@ -43,6 +44,8 @@ export interface Workspace {
   readonly ownedKeys: readonly string[];
   /** Whether the server runs the schedules of its meltano.yml. */
   readonly schedulesEnabled: boolean;
+  /** The workspace it is promoted from (its stage before it), or null. */
+  readonly upstream: string | null;
   readonly status: WorkspaceStatus;
 }
 
@@ -75,6 +78,7 @@ export function toWorkspace(context: WorkspaceContext, row: WorkspaceRow): Works
     protected: row.protected === 1,
     ownedKeys: ownedKeys(row),
     schedulesEnabled: schedulesEnabled(row),
+    upstream: row.upstream_workspace_id,
     status: workspaceStatus(row),
   };
 }
@@ -141,7 +145,7 @@ export async function createWorkspace(
     throw error;
   }
   const now = new Date().toISOString();
-  const row: Omit<WorkspaceRow, 'version' | 'protected'> = {
+  const row: Omit<WorkspaceRow, 'version' | 'protected' | 'upstream_workspace_id'> = {
     id: newId('ws'),
     name,
     repository_name: repositoryName,
@@ -164,7 +168,7 @@ export async function createWorkspace(
     }
     throw error;
   }
-  return toWorkspace(context, { ...row, version: 1, protected: 0 });
+  return toWorkspace(context, { ...row, version: 1, protected: 0, upstream_workspace_id: null });
 }
 
 /** A workspace by id or repository name (current or former), or undefined. */
@@ -199,6 +203,8 @@ export async function getWorkspace(context: WorkspaceContext, row: WorkspaceRow)
 /** Who asks for a change: the rules below tell admins apart. A token's principal is one. */
 export interface WorkspaceActor {
   readonly admin: boolean;
+  /** The workspaces it may see: an upstream must be one of them. */
+  readonly workspaces: WorkspaceScope;
 }
 
 /** What a PATCH may change; every field is checked before any is saved. */
@@ -208,10 +214,17 @@ export interface WorkspaceChanges {
   readonly protected?: unknown;
   readonly ownedKeys?: unknown;
   readonly schedulesEnabled?: unknown;
+  /** A workspace id or repository name, or null for none. */
+  readonly upstream?: unknown;
 }
 
 type ColumnChanges = {
-  -readonly [K in 'active_environment' | 'protected' | 'schedules_enabled' | 'owned_keys']?: WorkspaceRow[K];
+  -readonly [K in
+    | 'active_environment'
+    | 'protected'
+    | 'schedules_enabled'
+    | 'owned_keys'
+    | 'upstream_workspace_id']?: WorkspaceRow[K];
 };
 
 function invalid(field: string, message: string): SluiceError {
@@ -232,7 +245,7 @@ function requireAdminFor(actor: WorkspaceActor, row: WorkspaceRow, changes: Work
       field: 'protected',
     });
   if (row.protected !== 1) return;
-  const guarded = (['name', 'activeEnvironment', 'ownedKeys'] as const).filter(
+  const guarded = (['name', 'activeEnvironment', 'ownedKeys', 'upstream'] as const).filter(
     (f) => changes[f] !== undefined,
   );
   if (guarded.length > 0)
@@ -243,13 +256,48 @@ function requireAdminFor(actor: WorkspaceActor, row: WorkspaceRow, changes: Work
     );
 }
 
+/**
+ * The upstream a PATCH names, checked: a workspace the caller can see, not this one, and not one
+ * promoted (directly or further down) from this one, which would make the route a loop.
+ */
+async function checkedUpstream(
+  context: WorkspaceContext,
+  actor: WorkspaceActor,
+  current: WorkspaceRow,
+  ref: unknown,
+): Promise<string | null> {
+  if (ref === null) return null;
+  if (typeof ref !== 'string' || ref === '')
+    throw invalid('upstream', 'upstream must be the id or repository name of a workspace, or null for none.');
+  const upstream = await findWorkspace(context, ref);
+  if (!upstream || (actor.workspaces !== '*' && !actor.workspaces.includes(upstream.id)))
+    throw workspaceNotFound(ref);
+  if (upstream.id === current.id)
+    throw invalid('upstream', `Workspace '${current.name}' cannot be promoted from itself.`);
+  const seen = new Set<string>([current.id]);
+  for (let at: WorkspaceRow | undefined = upstream; at?.upstream_workspace_id; ) {
+    if (seen.has(at.upstream_workspace_id))
+      throw invalid(
+        'upstream',
+        `'${upstream.name}' is promoted from '${current.name}' already (directly or further down its route): it cannot also be its upstream.`,
+      );
+    seen.add(at.upstream_workspace_id);
+    at = await findWorkspaceById(context.store.db, at.upstream_workspace_id);
+  }
+  return upstream.id;
+}
+
 /** Checks every field of a PATCH and answers the columns to write; throws at the first bad one. */
 async function plannedColumns(
   context: WorkspaceContext,
+  actor: WorkspaceActor,
   current: WorkspaceRow,
   changes: WorkspaceChanges,
 ): Promise<ColumnChanges> {
   const columns: ColumnChanges = {};
+  if (changes.upstream !== undefined) {
+    columns.upstream_workspace_id = await checkedUpstream(context, actor, current, changes.upstream);
+  }
   if (changes.activeEnvironment !== undefined) {
     if (typeof changes.activeEnvironment !== 'string' || changes.activeEnvironment === '') {
       throw invalid(
@@ -304,7 +352,7 @@ export async function updateWorkspace(
   const current = await refreshWorkspaceState(context, row);
   const name = changes.name === undefined ? undefined : validateWorkspaceName(changes.name);
   if (name !== undefined) await assertNameAvailable(context, name, current.id);
-  const columns = await plannedColumns(context, current, changes);
+  const columns = await plannedColumns(context, actor, current, changes);
   const now = new Date().toISOString();
   if (name === undefined || name === current.name) {
     if (Object.keys(columns).length === 0) return toWorkspace(context, current);

@@ -45,6 +45,7 @@ function row(name: string, activeEnvironment: string | null): WorkspaceRow {
     protected: 0,
     owned_keys: null,
     schedules_enabled: null,
+    upstream_workspace_id: null,
   };
 }
 

@@ -42,7 +42,7 @@ describe.each(kinds)('the OpenAPI document (%s)', (kind) => {
     expect(doc.paths['/api/v1/health']?.get?.security).toEqual([]);
   });
 
-  it('lists the workspace, token, promotion, secret, run, state and worker operations, and nothing outside the API', () => {
+  it('lists the workspace, token, audit, promotion, secret, run, state and worker operations, and nothing outside the API', () => {
     const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
     );
@@ -60,6 +60,7 @@ describe.each(kinds)('the OpenAPI document (%s)', (kind) => {
         'POST /api/v1/tokens',
         'GET /api/v1/tokens',
         'DELETE /api/v1/tokens/{id}',
+        'GET /api/v1/audit',
         'POST /api/v1/workspaces/{id}/promotions',
         'GET /api/v1/workspaces/{id}/promotions',
         'GET /api/v1/workspaces/{id}/promotions/preview',

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchChromium, screenshotter, signIn } from '../helpers/browser.js';
 import { sharedPath } from '../helpers/shared-paths.js';
-import { git, startTestServer, type TestServer, withToken } from '../helpers/test-server.js';
+import { api, git, startTestServer, type TestServer, withToken } from '../helpers/test-server.js';
 
 const pageText = readFileSync(sharedPath('reference/promoting-changes-with-dataops.txt'), 'utf8');
 const AUTH0_YML = `${pageText.slice(pageText.indexOf('version: 1'), pageText.indexOf('When the workspace active environment is set to dev')).trimEnd()}\n`;
@@ -88,6 +88,23 @@ describe.skipIf(!chromiumAvailable())('the product page, step by step, in a real
     const pushed = await git(clone, ['push', 'origin', 'main']);
     expect(pushed.code, pushed.stderr).toBe(0);
 
+    // Staging is promoted from dev (its upstream, set through the API: the route).
+    const listed = (await api(t.url, t.adminToken, 'GET', '/workspaces')).body.items as {
+      id: string;
+      name: string;
+    }[];
+    const idOf = (name: string) => listed.find((w) => w.name === name)?.id ?? '';
+    const upstreamOfStaging = idOf('My Workspace (dev)');
+    expect(
+      (
+        await api(t.url, t.adminToken, 'PATCH', `/workspaces/${idOf('My Workspace (staging)')}`, {
+          upstream: upstreamOfStaging,
+        })
+      ).status,
+    ).toBe(200);
+    // Set elsewhere: the open page learns it on its next load.
+    await page.reload();
+
     // Promote dev -> staging -> prod through the Promote page, checking the preview's configuration change.
     for (const [source, target, clientId] of [
       ['My Workspace (dev)', 'My Workspace (staging)', '4Zd5QXqHKNoKq4ySx8CP1UBm5eIUgh7t'],
@@ -95,7 +112,10 @@ describe.skipIf(!chromiumAvailable())('the product page, step by step, in a real
     ] as const) {
       await menu(target);
       await page.getByRole('link', { name: 'Promote' }).click();
-      await page.getByLabel('Source workspace').selectOption({ label: source });
+      if (target === 'My Workspace (staging)') {
+        // Staging names dev as its upstream: the page opens on that promotion, already previewed.
+        expect(await page.getByLabel('Source workspace').inputValue()).toBe(upstreamOfStaging);
+      } else await page.getByLabel('Source workspace').selectOption({ label: `${source} · staging` });
       const changes = page.getByRole('table', { name: 'Configuration changes' });
       await changes.waitFor();
       expect(await changes.innerText()).toContain(clientId);

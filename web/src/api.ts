@@ -81,6 +81,8 @@ export interface Workspace {
   readonly activeEnvironment: string | null;
   readonly protected: boolean;
   readonly schedulesEnabled: boolean;
+  /** The workspace this one is promoted from, or null. */
+  readonly upstream: string | null;
   readonly status: WorkspaceStatus;
 }
 

@@ -1,7 +1,7 @@
 import { SluiceError } from '../../errors.js';
 import type { PromotionPlan } from '../../promotion/plan-promotion.js';
 import type { Promotion } from '../../promotion/promotion-service.js';
-import type { Page } from '../../workspaces/workspace-service.js';
+import type { Page, Workspace } from '../../workspaces/workspace-service.js';
 import { type ApiTarget, callApi } from '../api-client.js';
 import type { CliIo } from '../io.js';
 import { renderTable } from '../render/table.js';
@@ -56,6 +56,22 @@ export function renderPlan(plan: PromotionPlan, source: string, target: string):
 }
 
 /** `sluice promote SOURCE TARGET`: preview, confirm, apply exactly what was previewed. */
+/** `sluice promote TARGET`: from the target's upstream, the stage before it on its route. */
+export async function promoteFromUpstream(
+  target: ApiTarget,
+  io: CliIo,
+  into: string,
+  flags: PromoteFlags,
+): Promise<void> {
+  const workspace = await callApi<Workspace>(target, 'GET', `/workspaces/${encodeURIComponent(into)}`);
+  if (workspace.upstream === null)
+    throw new SluiceError(
+      'usage',
+      `Workspace '${workspace.name}' has no upstream to promote from. Name the source (sluice promote SOURCE ${into}) or set one (sluice workspace set ${into} --upstream SOURCE).`,
+    );
+  return promote(target, io, workspace.upstream, into, flags);
+}
+
 export async function promote(
   target: ApiTarget,
   io: CliIo,

@@ -21,6 +21,7 @@ function showWorkspace(io: CliIo, workspace: Workspace, options: Output): void {
     `id:                 ${workspace.id}`,
     `name:               ${workspace.name}`,
     `active environment: ${workspace.activeEnvironment ?? '(none)'}`,
+    `upstream:           ${workspace.upstream ?? '(none)'}`,
     `repository:         ${workspace.repositoryUrl}`,
     `clone:              git clone ${workspace.repositoryUrl}`,
   ];
@@ -76,11 +77,14 @@ export async function workspaceSet(
   target: ApiTarget,
   io: CliIo,
   ref: string,
-  options: Output & { activeEnvironment?: string; name?: string },
+  options: Output & { activeEnvironment?: string; name?: string; upstream?: string },
 ): Promise<void> {
   const body = {
     ...(options.activeEnvironment !== undefined ? { activeEnvironment: options.activeEnvironment } : {}),
     ...(options.name !== undefined ? { name: options.name } : {}),
+    ...(options.upstream !== undefined
+      ? { upstream: options.upstream === 'none' ? null : options.upstream }
+      : {}),
   };
   showWorkspace(io, await callApi<Workspace>(target, 'PATCH', path(ref), body), options);
 }

@@ -94,7 +94,8 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
     '/api/v1/workspaces/:id',
     {
       schema: {
-        summary: 'Rename a workspace or set its active environment',
+        summary:
+          'Rename a workspace, set its active environment, upstream, protection, schedules or owned keys',
         params: workspaceParamsSchema,
         body: {
           type: 'object',
@@ -108,6 +109,11 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
             schedulesEnabled: {
               type: ['boolean', 'null'],
               description: 'Run the schedules of meltano.yml on the server; null: the default (off for dev)',
+            },
+            upstream: {
+              type: ['string', 'null'],
+              maxLength: 250,
+              description: 'The workspace (id or repository name) this one is promoted from; null: none',
             },
             ownedKeys: {
               type: 'array',
@@ -131,6 +137,7 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
         protected?: boolean;
         ownedKeys?: string[];
         schedulesEnabled?: boolean | null;
+        upstream?: string | null;
       };
       const before = await getWorkspace(context, workspaceOf(request));
       const after = await updateWorkspace(context, principalOf(request), workspaceOf(request), body);

@@ -59,8 +59,12 @@ export function PromotePage({
   readonly workspaces: readonly Workspace[];
   readonly onChanged: () => Promise<void>;
 }) {
-  const sources = workspaces.filter((w) => w.id !== workspace.id);
-  const [source, setSource] = useState('');
+  // The upstream first: the route's default source.
+  const sources = workspaces
+    .filter((w) => w.id !== workspace.id)
+    .sort((a, b) => Number(b.id === workspace.upstream) - Number(a.id === workspace.upstream));
+  const upstream = sources.find((w) => w.id === workspace.upstream);
+  const [source, setSource] = useState(upstream?.id ?? '');
   const [preview, setPreview] = useState<Preview | null>(null);
   const [history, setHistory] = useState<Promotion[]>([]);
   const [busy, setBusy] = useState<string | null>(null);
@@ -101,6 +105,15 @@ export function PromotePage({
         ),
       );
     });
+
+  // Opened on a workspace that has an upstream: that promotion is previewed at once.
+  const upstreamId = upstream?.id;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once per workspace and upstream, not per render
+  useEffect(() => {
+    setSource(upstreamId ?? '');
+    setPreview(null);
+    if (upstreamId) void previewNow(upstreamId);
+  }, [workspace.id, upstreamId]);
 
   const apply = () =>
     run('Promoting…', async () => {
@@ -144,7 +157,7 @@ export function PromotePage({
           <option value="">Choose the workspace to promote from…</option>
           {sources.map((w) => (
             <option key={w.id} value={w.id}>
-              {w.name}
+              {`${w.name} · ${w.activeEnvironment ?? 'no environment'}${w.id === workspace.upstream ? ' (upstream)' : ''}`}
             </option>
           ))}
         </select>
