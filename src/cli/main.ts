@@ -334,7 +334,7 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
   const token = program.command('token').description('manage API tokens (admin)');
   remote(token.command('create <name>'))
     .option('--workspaces <ids>', 'comma-separated workspace ids, or * for all', '*')
-    .option('--access <access>', 'read or write', 'read')
+    .option('--access <access>', 'read, write, or approve (write, and approving promotion requests)', 'read')
     .action(async (name: string, opts) =>
       (await import('./commands/remote.js')).tokenCreate(target(opts), io, name, opts),
     );
@@ -344,6 +344,30 @@ function buildProgram(globals: GlobalOptions, io: CliIo): Command {
   remote(token.command('revoke <id>')).action(async (id: string, opts) =>
     (await import('./commands/remote.js')).tokenRevoke(target(opts), io, id),
   );
+
+  const approval = program
+    .command('approval')
+    .description('promotion requests into workspaces that require approvals: list and review them');
+  remote(approval.command('list <workspace>'))
+    .description('the requests into a workspace, newest first')
+    .action(async (ws: string, opts) =>
+      (await import('./commands/approval.js')).approvalList(target(opts), io, ws, opts),
+    );
+  for (const [verdict, what] of [
+    [
+      'approve',
+      'approve a request (an admin or an approve token, not its author); the last approval applies it',
+    ],
+    ['reject', 'reject a request: it will not apply'],
+    ['comment', 'comment on a request (--comment TEXT)'],
+  ] as const) {
+    remote(approval.command(`${verdict} <workspace> <request>`))
+      .description(what)
+      .option('--comment <text>', 'a comment kept with the review')
+      .action(async (ws: string, id: string, opts) =>
+        (await import('./commands/approval.js')).approvalReview(target(opts), io, verdict, ws, id, opts),
+      );
+  }
 
   remote(program.command('audit'))
     .description('who changed what and when (admins: everything; other tokens: their workspaces)')

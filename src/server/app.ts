@@ -17,6 +17,7 @@ import { installRequestGuards, requestValidatorCompiler } from './request-valida
 import { installRouteAccess } from './route-access.js';
 import { auditRoutes } from './routes/audit.js';
 import { gitRoutes } from './routes/git.js';
+import { promotionRequestRoutes } from './routes/promotion-requests.js';
 import { promotionRoutes } from './routes/promotions.js';
 import { runRoutes } from './routes/runs.js';
 import { secretRoutes } from './routes/secrets.js';
@@ -112,6 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   tokenRoutes(app, options.store);
   auditRoutes(app, context);
   promotionRoutes(app, context);
+  promotionRequestRoutes(app, context);
   secretRoutes(app, context);
   // Runs that a stopped server left running are settled before any request is served.
   const runs = new RunService(context, {

@@ -124,7 +124,7 @@ export function installRouteAccess(app: FastifyInstance, context: WorkspaceConte
       return;
     }
     if (workspace === undefined) {
-      if (level === 'write' && (principal.workspaces !== '*' || principal.access !== 'write'))
+      if (level === 'write' && (principal.workspaces !== '*' || principal.access === 'read'))
         throw new SluiceError('forbidden', 'This needs a read-write token for all workspaces ("*").');
       return;
     }

@@ -49,6 +49,10 @@ export const workspaceSchema = {
       type: ['string', 'null'],
       description: 'The id of the workspace this one is promoted from (dev for staging), or null',
     },
+    requiredApprovals: {
+      type: 'integer',
+      description: 'Approvals a promotion into this workspace needs before it applies (0: none)',
+    },
     status: {
       type: 'object',
       description:
@@ -99,7 +103,7 @@ export const tokenSchema = {
         { type: 'array', items: { type: 'string' } },
       ],
     },
-    access: { type: 'string', enum: ['read', 'write'] },
+    access: { type: 'string', enum: ['read', 'write', 'approve'] },
     admin: { type: 'boolean' },
     createdAt: { type: 'string' },
     token: { type: 'string', description: 'The secret: answered once, at creation.' },

@@ -21,6 +21,7 @@ import * as uniqueWorkspaceNames from './migrations/0006-unique-workspace-names.
 import * as workers from './migrations/0007-workers.js';
 import * as audit from './migrations/0008-audit.js';
 import * as upstream from './migrations/0009-upstream.js';
+import * as approvals from './migrations/0010-approvals.js';
 import type { Database } from './schema.js';
 
 /** Database drivers load only when a store opens (the CLI's other commands never need them). */
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-workers': workers,
   '0008-audit': audit,
   '0009-upstream': upstream,
+  '0010-approvals': approvals,
 };
 
 export interface StoreOptions {

@@ -17,6 +17,8 @@ export interface Database {
   schedule_marks: ScheduleMarkTable;
   workers: WorkerTable;
   audit_log: AuditLogTable;
+  promotion_requests: PromotionRequestTable;
+  promotion_reviews: PromotionReviewTable;
 }
 
 export interface WorkspaceTable {
@@ -48,6 +50,8 @@ export interface WorkspaceTable {
   normalized_name: string | null;
   /** The workspace it is promoted from (dev for staging), or null: the route dev -> staging -> prod. */
   upstream_workspace_id: string | null;
+  /** Approvals a promotion into it needs before it applies; null or 0: none. */
+  required_approvals: number | null;
 }
 
 /** Old repository names of renamed workspaces: clones made before a rename keep working. */
@@ -63,7 +67,8 @@ export interface TokenTable {
   token_hash: string;
   /** JSON array of workspace ids, or `*` for all. */
   workspaces: string;
-  access: 'read' | 'write';
+  /** `approve`: write, and may approve promotion requests into its workspaces. */
+  access: 'read' | 'write' | 'approve';
   admin: number;
   created_at: string;
   revoked_at: string | null;
@@ -200,4 +205,34 @@ export interface AuditLogTable {
   /** JSON, never a secret's value. */
   before: string | null;
   after: string | null;
+}
+
+/** A promotion waiting for approvals, frozen at the commits its preview saw. */
+export interface PromotionRequestTable {
+  id: string;
+  target_workspace_id: string;
+  source_workspace_id: string;
+  source_commit: string;
+  target_commit: string;
+  /** JSON: the plan options (deleteTargetOnly). */
+  options: string;
+  /** JSON: the preview's summary (files, configuration diff, warnings). */
+  summary: string;
+  status: 'open' | 'applied' | 'rejected' | 'expired';
+  required_approvals: number;
+  created_at: string;
+  created_by_token_id: string;
+  created_by: string;
+  decided_at: string | null;
+  promotion_id: string | null;
+}
+
+export interface PromotionReviewTable {
+  id: string;
+  request_id: string;
+  token_id: string;
+  name: string;
+  verdict: 'approve' | 'reject' | 'comment';
+  comment: string | null;
+  created_at: string;
 }

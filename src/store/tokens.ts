@@ -42,6 +42,7 @@ const activeTokenAndWorkspace = compiledOnce((db, p) =>
       'workspaces.owned_keys as w_owned_keys',
       'workspaces.schedules_enabled as w_schedules_enabled',
       'workspaces.upstream_workspace_id as w_upstream_workspace_id',
+      'workspaces.required_approvals as w_required_approvals',
     ])
     .where('tokens.token_hash', '=', p('hash'))
     .where('tokens.revoked_at', 'is', null),
@@ -95,6 +96,7 @@ export async function findActiveTokenAndWorkspace(
     owned_keys: row.w_owned_keys,
     schedules_enabled: row.w_schedules_enabled,
     upstream_workspace_id: row.w_upstream_workspace_id,
+    required_approvals: row.w_required_approvals,
   };
   return { token, workspace };
 }

@@ -12,7 +12,7 @@ export type WorkspaceScope = '*' | readonly string[];
 
 export async function insertWorkspace(
   db: Kysely<Database>,
-  row: Omit<WorkspaceRow, 'version' | 'protected' | 'upstream_workspace_id'>,
+  row: Omit<WorkspaceRow, 'version' | 'protected' | 'upstream_workspace_id' | 'required_approvals'>,
 ): Promise<void> {
   await db
     .insertInto('workspaces')

@@ -5,7 +5,8 @@ export interface Principal {
   readonly tokenId: string;
   readonly name: string;
   readonly admin: boolean;
-  readonly access: 'read' | 'write';
+  /** `approve` is `write` and approving promotion requests. */
+  readonly access: 'read' | 'write' | 'approve';
   readonly workspaces: WorkspaceScope;
 }
 
@@ -14,5 +15,10 @@ export function canSee(principal: Principal, workspaceId: string): boolean {
 }
 
 export function canWrite(principal: Principal, workspaceId: string): boolean {
-  return principal.access === 'write' && canSee(principal, workspaceId);
+  return principal.access !== 'read' && canSee(principal, workspaceId);
+}
+
+/** Whether it may approve or reject promotion requests into the workspace: an admin, or an `approve` token that sees it. */
+export function canApprove(principal: Principal, workspaceId: string): boolean {
+  return principal.admin || (principal.access === 'approve' && canSee(principal, workspaceId));
 }

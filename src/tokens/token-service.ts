@@ -74,7 +74,7 @@ export interface TokenView {
   readonly id: string;
   readonly name: string;
   readonly workspaces: '*' | readonly string[];
-  readonly access: 'read' | 'write';
+  readonly access: 'read' | 'write' | 'approve';
   readonly admin: boolean;
   readonly createdAt: string;
 }
@@ -104,8 +104,12 @@ export async function createToken(
     throw new SluiceError('validation_failed', 'A token needs a name of 1 to 100 characters.', {
       field: 'name',
     });
-  if (input.access !== 'read' && input.access !== 'write') {
-    throw new SluiceError('validation_failed', 'access must be "read" or "write".', { field: 'access' });
+  if (input.access !== 'read' && input.access !== 'write' && input.access !== 'approve') {
+    throw new SluiceError(
+      'validation_failed',
+      'access must be "read", "write" or "approve" (write, and approving promotion requests).',
+      { field: 'access' },
+    );
   }
   let workspaces: '*' | string[];
   if (input.workspaces === '*') workspaces = '*';

@@ -46,6 +46,8 @@ export interface Workspace {
   readonly schedulesEnabled: boolean;
   /** The workspace it is promoted from (its stage before it), or null. */
   readonly upstream: string | null;
+  /** Approvals a promotion into it needs (0: it applies at once). */
+  readonly requiredApprovals: number;
   readonly status: WorkspaceStatus;
 }
 
@@ -79,6 +81,7 @@ export function toWorkspace(context: WorkspaceContext, row: WorkspaceRow): Works
     ownedKeys: ownedKeys(row),
     schedulesEnabled: schedulesEnabled(row),
     upstream: row.upstream_workspace_id,
+    requiredApprovals: row.required_approvals ?? 0,
     status: workspaceStatus(row),
   };
 }
@@ -145,7 +148,7 @@ export async function createWorkspace(
     throw error;
   }
   const now = new Date().toISOString();
-  const row: Omit<WorkspaceRow, 'version' | 'protected' | 'upstream_workspace_id'> = {
+  const row: Omit<WorkspaceRow, 'version' | 'protected' | 'upstream_workspace_id' | 'required_approvals'> = {
     id: newId('ws'),
     name,
     repository_name: repositoryName,
@@ -168,7 +171,13 @@ export async function createWorkspace(
     }
     throw error;
   }
-  return toWorkspace(context, { ...row, version: 1, protected: 0, upstream_workspace_id: null });
+  return toWorkspace(context, {
+    ...row,
+    version: 1,
+    protected: 0,
+    upstream_workspace_id: null,
+    required_approvals: null,
+  });
 }
 
 /** A workspace by id or repository name (current or former), or undefined. */
@@ -216,6 +225,7 @@ export interface WorkspaceChanges {
   readonly schedulesEnabled?: unknown;
   /** A workspace id or repository name, or null for none. */
   readonly upstream?: unknown;
+  readonly requiredApprovals?: unknown;
 }
 
 type ColumnChanges = {
@@ -224,7 +234,8 @@ type ColumnChanges = {
     | 'protected'
     | 'schedules_enabled'
     | 'owned_keys'
-    | 'upstream_workspace_id']?: WorkspaceRow[K];
+    | 'upstream_workspace_id'
+    | 'required_approvals']?: WorkspaceRow[K];
 };
 
 function invalid(field: string, message: string): SluiceError {
@@ -243,6 +254,10 @@ function requireAdminFor(actor: WorkspaceActor, row: WorkspaceRow, changes: Work
   if (changes.protected !== undefined)
     throw new SluiceError('forbidden', 'Only an admin token can protect or unprotect a workspace.', {
       field: 'protected',
+    });
+  if (changes.requiredApprovals !== undefined)
+    throw new SluiceError('forbidden', 'Only an admin token can set how many approvals promotions need.', {
+      field: 'requiredApprovals',
     });
   if (row.protected !== 1) return;
   const guarded = (['name', 'activeEnvironment', 'ownedKeys', 'upstream'] as const).filter(
@@ -297,6 +312,12 @@ async function plannedColumns(
   const columns: ColumnChanges = {};
   if (changes.upstream !== undefined) {
     columns.upstream_workspace_id = await checkedUpstream(context, actor, current, changes.upstream);
+  }
+  if (changes.requiredApprovals !== undefined) {
+    const count = changes.requiredApprovals;
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > 10)
+      throw invalid('requiredApprovals', 'requiredApprovals must be a whole number from 0 (none) to 10.');
+    columns.required_approvals = count;
   }
   if (changes.activeEnvironment !== undefined) {
     if (typeof changes.activeEnvironment !== 'string' || changes.activeEnvironment === '') {

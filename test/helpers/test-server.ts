@@ -147,7 +147,7 @@ export async function issueToken(
   options: {
     readonly name: string;
     readonly workspaces: readonly string[] | '*';
-    readonly access: 'read' | 'write';
+    readonly access: 'read' | 'write' | 'approve';
   },
 ): Promise<string> {
   const answer = await api(base, adminToken, 'POST', '/tokens', options);

@@ -46,6 +46,7 @@ function row(name: string, activeEnvironment: string | null): WorkspaceRow {
     owned_keys: null,
     schedules_enabled: null,
     upstream_workspace_id: null,
+    required_approvals: null,
   };
 }
 

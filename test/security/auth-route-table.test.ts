@@ -59,6 +59,7 @@ function bodies(ids: { source: string }): Record<string, unknown> {
     'POST /api/v1/workspaces/{id}/promotions': { source: ids.source },
     'POST /api/v1/workspaces/{id}/promotions/{promotion}/revert': undefined,
     'POST /api/v1/promotions/{promotion}/revert': undefined,
+    'POST /api/v1/workspaces/{id}/promotion-requests/{request}/reviews': { verdict: 'approve' },
     'PUT /api/v1/workspaces/{id}/secrets/{name}': { value: 'planted by the attacker' },
     'DELETE /api/v1/workspaces/{id}/secrets/{name}': undefined,
     'POST /api/v1/workspaces/{id}/runs': { blocks: ['tap-csv', 'target-jsonl'] },
@@ -119,6 +120,7 @@ describe.each(kinds)('every route of the OpenAPI document, called by the wrong t
       tokens: (await admin('GET', '/tokens?limit=200')).body,
       runs: (await admin('GET', `${w}/runs`)).body,
       promotions: (await admin('GET', `${w}/promotions`)).body,
+      requests: (await admin('GET', `${w}/promotion-requests`)).body,
       secrets: (await admin('GET', `${w}/secrets`)).body,
       states: (await admin('GET', `${w}/state`)).body,
       state: (await admin('GET', `${w}/state/${params.stateId}`)).body,
@@ -160,6 +162,14 @@ describe.each(kinds)('every route of the OpenAPI document, called by the wrong t
     expect(
       (await admin('PUT', `/workspaces/${target.id}/secrets/TABLE_SECRET`, { value: 'kept' })).status,
     ).toBe(200);
+    // A promotion request waiting for its approval, for the request routes.
+    writeFileSync(join(clone, 'data', 'more.csv'), 'id\n3\n');
+    await git(clone, ['add', '.']);
+    await git(clone, ['commit', '-m', 'More data']);
+    expect((await git(clone, ['push', 'origin', 'main'])).code).toBe(0);
+    expect((await admin('PATCH', `/workspaces/${target.id}`, { requiredApprovals: 1 })).status).toBe(200);
+    const requested = await admin('POST', `/workspaces/${target.id}/promotions`, { source: source.id });
+    expect(requested.status, JSON.stringify(requested.body)).toBe(202);
     const victim = await admin('POST', '/tokens', {
       name: 'victim',
       workspaces: [target.id],
@@ -175,6 +185,7 @@ describe.each(kinds)('every route of the OpenAPI document, called by the wrong t
       name: 'TABLE_SECRET',
       stateId: 'table-state',
       source: source.id,
+      request: requested.body.request.id,
     };
     body = bodies({ source: source.id });
     // The reader sees the source too: nothing but its access level stands between it and a promotion.

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/server/serve.js';
 import { down as undoWorkers } from '../../src/store/migrations/0007-workers.js';
 import { down as undoAudit } from '../../src/store/migrations/0008-audit.js';
+import { down as undoUpstream } from '../../src/store/migrations/0009-upstream.js';
+import { down as undoApprovals } from '../../src/store/migrations/0010-approvals.js';
 import { openStore } from '../../src/store/open-store.js';
 import {
   api,
@@ -163,6 +165,10 @@ describe.each(kinds)('upgrading a database with duplicate workspace names (%s)',
     // The database as an older server left it: migrated up to 0005, with look-alike names.
     const store = await openStore({ dataDir, databaseUrl: database?.url });
     // The migrations after 0006 go first, as they would not be there either.
+    await undoApprovals(store.db as never);
+    await sql`DELETE FROM kysely_migration WHERE name = '0010-approvals'`.execute(store.db);
+    await undoUpstream(store.db as never);
+    await sql`DELETE FROM kysely_migration WHERE name = '0009-upstream'`.execute(store.db);
     await undoAudit(store.db as never);
     await sql`DELETE FROM kysely_migration WHERE name = '0008-audit'`.execute(store.db);
     await undoWorkers(store.db as never);

@@ -94,6 +94,7 @@ describe.each(kinds)('the sluice CLI against a real server (%s)', (kind) => {
         `id:                 ${id}`,
         'name:               Marketing (dev)',
         'active environment: dev',
+        'upstream:           (none)',
         `repository:         ${repositoryUrl}`,
         `clone:              git clone ${repositoryUrl}`,
         '',

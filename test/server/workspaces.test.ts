@@ -121,6 +121,8 @@ describe.each(kinds)('workspaces over the API and Git (%s)', (kind) => {
       protected: false,
       ownedKeys: ['project_id', 'default_environment'],
       schedulesEnabled: false,
+      upstream: null,
+      requiredApprovals: 0,
       status: {
         commit: expect.stringMatching(/^[0-9a-f]{40}$/),
         lastGoodCommit: ws.status.commit,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,5 +129,27 @@ environments:
     const alert = page.getByRole('alert');
     await alert.waitFor();
     expect(await alert.innerText()).toContain("'tap-nope' is neither an extractor");
+  });
+
+  it('shows on every page of the workspace where a pushed meltano.yml breaks, until a fix is pushed', async () => {
+    const clone = join(work, 'clone');
+    const good = readFileSync(join(clone, 'meltano.yml'), 'utf8');
+    writeFileSync(join(clone, 'meltano.yml'), `${good}- name: [broken\n`);
+    expect((await git(clone, ['commit', '-am', 'Break meltano.yml'])).code).toBe(0);
+    expect((await git(clone, ['push', 'origin', 'main'])).code).toBe(0);
+    const banner = page.getByRole('alert', { name: 'main does not load' });
+    for (const tab of ['Configuration', 'Settings', 'Runs']) {
+      await page.getByRole('link', { name: tab, exact: true }).click();
+      await expect.poll(() => banner.count(), { timeout: 10_000 }).toBe(1);
+      const text = await banner.innerText();
+      expect(text).toMatch(/main does not load at meltano\.yml:\d+:\d+: invalid YAML/);
+      expect(text).toMatch(/keeps running its last good commit, [0-9a-f]{7}/);
+    }
+    await shot(page, 'broken-main');
+    writeFileSync(join(clone, 'meltano.yml'), good);
+    expect((await git(clone, ['commit', '-am', 'Fix meltano.yml'])).code).toBe(0);
+    expect((await git(clone, ['push', 'origin', 'main'])).code).toBe(0);
+    await page.getByRole('link', { name: 'Configuration', exact: true }).click();
+    await expect.poll(() => banner.count(), { timeout: 10_000 }).toBe(0);
   });
 });

@@ -127,6 +127,18 @@ describe.skipIf(!chromiumAvailable())('the product page, step by step, in a real
     }
     await shot(page, 'promote-history');
 
+    // The Audit page lists what happened to prod, newest first, with who did it.
+    await page.getByRole('link', { name: 'Audit', exact: true }).click();
+    const audit = page.getByRole('table', { name: 'Audit log' });
+    await audit.waitFor();
+    const rows = await audit.locator('tbody tr').allInnerTexts();
+    expect(rows[0]).toMatch(/admin.*promotion\.apply/s);
+    expect(rows.at(-1)).toContain('workspace.create');
+    expect(rows.join('\n')).toMatch(
+      /workspace\.update.*"activeEnvironment":"dev".*"activeEnvironment":"prod"/s,
+    );
+    await shot(page, 'audit');
+
     // "When the active environment is set to dev: client_id of ... (from dev environment)", per workspace.
     for (const [name, environment, domain, clientId] of [
       ['My Workspace (dev)', 'dev', 'matatika-staging.eu.auth0.com', '39Pu9tTomnTv594VAFYnmRvkEpSlI7a6'],

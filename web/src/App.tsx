@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError, allWorkspaces, storedToken, storeToken, type Workspace } from './api.js';
+import { BrokenMainBanner } from './components/BrokenMainBanner.js';
+import { AuditPage } from './pages/AuditPage.js';
 import { ErrorMessage } from './components/ErrorMessage.js';
 import { WorkspaceMenu } from './components/WorkspaceMenu.js';
 import { ConfigurationPage } from './pages/ConfigurationPage.js';
@@ -14,6 +16,7 @@ const TABS = [
   ['configuration', 'Configuration'],
   ['promote', 'Promote'],
   ['runs', 'Runs'],
+  ['audit', 'Audit'],
   ['settings', 'Settings'],
 ] as const;
 
@@ -88,6 +91,9 @@ function Shell({ onSignOut }: { readonly onSignOut: () => void }) {
       </header>
       <main className="content">
         <ErrorMessage error={error} />
+        {current ? (
+          <BrokenMainBanner key={`${current.id}:${route.page}`} workspaceId={current.id} initial={current.status} />
+        ) : null}
         {workspaces === null && !error ? <p aria-busy="true">Loading workspaces…</p> : null}
         {workspaces !== null ? (
           <Page route={route} current={current} workspaces={workspaces} reload={reload} />
@@ -146,5 +152,7 @@ function Page({
       return <PromotePage key={current.id} workspace={current} workspaces={workspaces} onChanged={reload} />;
     case 'runs':
       return <RunsPage key={current.id} workspace={current} />;
+    case 'audit':
+      return <AuditPage key={current.id} workspace={current} />;
   }
 }

@@ -70,7 +70,14 @@ export async function api<T>(
 export interface WorkspaceStatus {
   readonly commit: string | null;
   readonly lastGoodCommit: string | null;
-  readonly error: { code: string; message: string; file?: string; line?: number; column?: number } | null;
+  readonly error: {
+    code: string;
+    message: string;
+    commit: string | null;
+    file?: string;
+    line?: number;
+    column?: number;
+  } | null;
 }
 
 export interface Workspace {

@@ -4,9 +4,12 @@ import { useEffect, useState } from 'react';
 export type Route =
   | { readonly page: 'home' }
   | { readonly page: 'new' }
-  | { readonly page: 'settings' | 'configuration' | 'promote' | 'runs'; readonly workspaceId: string };
+  | {
+      readonly page: 'settings' | 'configuration' | 'promote' | 'runs' | 'audit';
+      readonly workspaceId: string;
+    };
 
-const WORKSPACE_PAGES = ['settings', 'configuration', 'promote', 'runs'] as const;
+const WORKSPACE_PAGES = ['settings', 'configuration', 'promote', 'runs', 'audit'] as const;
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);

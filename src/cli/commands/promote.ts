@@ -1,5 +1,6 @@
 import { SluiceError } from '../../errors.js';
 import type { PromotionPlan } from '../../promotion/plan-promotion.js';
+import type { PromotionRequest } from '../../promotion/promotion-requests.js';
 import type { Promotion } from '../../promotion/promotion-service.js';
 import type { Page, Workspace } from '../../workspaces/workspace-service.js';
 import { type ApiTarget, callApi } from '../api-client.js';
@@ -106,12 +107,22 @@ export async function promote(
       return;
     }
   }
-  const applied = await callApi<Promotion>(target, 'POST', path, {
+  const answer = await callApi<Promotion | { request: PromotionRequest }>(target, 'POST', path, {
     source,
     expectedSourceCommit: plan.sourceCommit,
     expectedTargetCommit: plan.targetCommit,
     ...options,
   });
+  if ('request' in answer) {
+    const { request } = answer;
+    io.stdout(
+      flags.format === 'json'
+        ? `${JSON.stringify(request, null, 2)}\n`
+        : `${into} requires ${request.requiredApprovals} approval${request.requiredApprovals === 1 ? '' : 's'}: request ${request.id} is waiting for them. Another person approves it with \`sluice approval approve ${into} ${request.id}\`.\n`,
+    );
+    return;
+  }
+  const applied = answer;
   io.stdout(
     flags.format === 'json'
       ? `${JSON.stringify(applied, null, 2)}\n`

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorOf, recordChange } from '../../audit/audit-log.js';
 import { SluiceError } from '../../errors.js';
+import { requestPromotion } from '../../promotion/promotion-requests.js';
 import {
   applyPromotion,
   previewPromotion,
@@ -71,6 +72,11 @@ export function promotionRoutes(app: FastifyInstance, context: WorkspaceContext)
         response: {
           200: { type: 'object', additionalProperties: true },
           201: { type: 'object', additionalProperties: true },
+          202: {
+            type: 'object',
+            description: 'The target requires approvals: a promotion request was made',
+            additionalProperties: true,
+          },
           ...errorResponses,
         },
       },
@@ -90,6 +96,22 @@ export function promotionRoutes(app: FastifyInstance, context: WorkspaceContext)
       const source = await visibleWorkspace(context, principal, body.source);
       const options = { deleteTargetOnly: body.deleteTargetOnly, allEnvironments: body.allEnvironments };
       if (body.dryRun) return previewPromotion(context, source, target, options);
+      if ((target.required_approvals ?? 0) > 0) {
+        // A workspace that requires approvals takes a request instead, applied once approved.
+        const made = await requestPromotion(context, principal, source, target, {
+          deleteTargetOnly: body.deleteTargetOnly,
+          expectedSourceCommit: body.expectedSourceCommit,
+          expectedTargetCommit: body.expectedTargetCommit,
+        });
+        await recordChange(context.store, actorOf(principal), {
+          action: 'promotion.request',
+          workspaceId: target.id,
+          subject: made.id,
+          after: { source: source.id, sourceCommit: made.sourceCommit, targetCommit: made.targetCommit },
+        });
+        reply.status(202);
+        return { request: made };
+      }
       const applied = await applyPromotion(context, principal.name, source, target, {
         ...options,
         expectedSourceCommit: body.expectedSourceCommit,

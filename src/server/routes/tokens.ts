@@ -22,7 +22,11 @@ export function tokenRoutes(app: FastifyInstance, store: Store): void {
                 { type: 'array', items: { type: 'string' } },
               ],
             },
-            access: { type: 'string', enum: ['read', 'write'] },
+            access: {
+              type: 'string',
+              enum: ['read', 'write', 'approve'],
+              description: 'approve: write, and approving promotion requests',
+            },
           },
           required: ['name', 'workspaces', 'access'],
           additionalProperties: false,

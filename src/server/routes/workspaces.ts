@@ -110,6 +110,10 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
               type: ['boolean', 'null'],
               description: 'Run the schedules of meltano.yml on the server; null: the default (off for dev)',
             },
+            requiredApprovals: {
+              type: 'integer',
+              description: 'Admin only: approvals a promotion into this workspace needs (0 to 10)',
+            },
             upstream: {
               type: ['string', 'null'],
               maxLength: 250,
@@ -138,6 +142,7 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
         ownedKeys?: string[];
         schedulesEnabled?: boolean | null;
         upstream?: string | null;
+        requiredApprovals?: number;
       };
       const before = await getWorkspace(context, workspaceOf(request));
       const after = await updateWorkspace(context, principalOf(request), workspaceOf(request), body);
