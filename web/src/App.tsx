@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError, allWorkspaces, storedToken, storeToken, type Workspace } from './api.js';
 import { BrokenMainBanner } from './components/BrokenMainBanner.js';
-import { AuditPage } from './pages/AuditPage.js';
 import { ErrorMessage } from './components/ErrorMessage.js';
 import { WorkspaceMenu } from './components/WorkspaceMenu.js';
+import { AuditPage } from './pages/AuditPage.js';
 import { ConfigurationPage } from './pages/ConfigurationPage.js';
 import { NewWorkspacePage } from './pages/NewWorkspacePage.js';
 import { PromotePage } from './pages/PromotePage.js';
@@ -92,7 +92,11 @@ function Shell({ onSignOut }: { readonly onSignOut: () => void }) {
       <main className="content">
         <ErrorMessage error={error} />
         {current ? (
-          <BrokenMainBanner key={`${current.id}:${route.page}`} workspaceId={current.id} initial={current.status} />
+          <BrokenMainBanner
+            key={`${current.id}:${route.page}`}
+            workspaceId={current.id}
+            initial={current.status}
+          />
         ) : null}
         {workspaces === null && !error ? <p aria-busy="true">Loading workspaces…</p> : null}
         {workspaces !== null ? (

@@ -32,7 +32,8 @@ export function BrokenMainBanner({
   if (!error || error.commit !== commit) return null;
   const where = error.file ? `${error.file}${error.line ? `:${error.line}:${error.column ?? 1}` : ''}` : null;
   // The message starts with its place already when it has one: shown once.
-  const text = where && error.message.startsWith(`${where}: `) ? error.message.slice(where.length + 2) : error.message;
+  const text =
+    where && error.message.startsWith(`${where}: `) ? error.message.slice(where.length + 2) : error.message;
   return (
     <div className="error banner" role="alert" aria-label="main does not load">
       <strong>main does not load</strong>
