@@ -144,6 +144,19 @@ describe.each(kinds)('promotion approvals (%s)', (kind) => {
     ]);
   });
 
+  it('refuses pushes to a workspace that requires approvals: they would bypass them', async () => {
+    const clone = join(work, 'prod');
+    await git(work, ['clone', withToken(`${t.url}/git/${prod.repositoryName}.git`, t.adminToken), clone]);
+    writeFileSync(join(clone, 'hotfix.sql'), 'select 0\n');
+    await git(clone, ['add', '.']);
+    await git(clone, ['commit', '-m', 'Hotfix straight to prod']);
+    const before = await prodMain();
+    const pushed = await git(clone, ['push', 'origin', 'main']);
+    expect(pushed.code).not.toBe(0);
+    expect(pushed.stderr).toMatch(/requires 2 approvals for changes: pushes are refused/);
+    expect(await prodMain()).toBe(before);
+  });
+
   it('shows an outsider nothing of the requests (404)', async () => {
     const requests = await api(t.url, t.adminToken, 'GET', `/workspaces/${prod.id}/promotion-requests`);
     const id = requests.body.items[0].id;

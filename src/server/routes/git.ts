@@ -104,6 +104,14 @@ export function gitRoutes(app: FastifyInstance, context: WorkspaceContext): void
         `Workspace '${row.name}' is protected: pushes are refused. Promote into it instead (sluice promote SOURCE ${row.repository_name}).`,
       );
     }
+    // A push would change it without the approvals its promotions need.
+    if (pushing && (row.required_approvals ?? 0) > 0) {
+      return refuse(
+        reply,
+        403,
+        `Workspace '${row.name}' requires ${row.required_approvals} approval${row.required_approvals === 1 ? '' : 's'} for changes: pushes are refused. Promote into it instead (sluice promote SOURCE ${row.repository_name}), then have it approved.`,
+      );
+    }
     reply.hijack();
     // A push may have moved main: the workspace's state is brought up to date before the client's
     // `git push` returns, so its next request, to any server sharing the database, sees the push.
