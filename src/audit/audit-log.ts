@@ -1,7 +1,8 @@
 import { SluiceError } from '../errors.js';
+import type { Promotion } from '../promotion/promotion-service.js';
 import { type AuditRow, insertAuditEntry, listAuditEntries } from '../store/audit-log.js';
 import { newId } from '../store/ids.js';
-import { decodeCursor, encodeCursor } from '../store/keyset-page.js';
+import { decodeCursor, keysetPage } from '../store/keyset-page.js';
 import type { Store } from '../store/open-store.js';
 import type { Principal } from '../tokens/principal.js';
 import type { WorkspaceContext } from '../workspaces/context.js';
@@ -51,6 +52,22 @@ export interface AuditEntry {
   readonly subject: string | null;
   readonly before: unknown;
   readonly after: unknown;
+}
+
+/** The change an applied promotion made: the target's main before and after, its source, the request it settled. */
+export function promotionApplied(promotion: Promotion, request?: string): AuditChange {
+  return {
+    action: 'promotion.apply',
+    workspaceId: promotion.targetWorkspaceId,
+    subject: promotion.id,
+    before: { main: promotion.targetCommit },
+    after: {
+      main: promotion.resultCommit,
+      source: promotion.sourceWorkspaceId,
+      sourceCommit: promotion.sourceCommit,
+      ...(request === undefined ? {} : { request }),
+    },
+  };
 }
 
 export function actorOf(principal: Principal): Actor {
@@ -121,9 +138,7 @@ export async function readAuditLog(
     },
     { limit: limit + 1, after: decodeCursor(query.cursor) },
   );
-  const items = rows.slice(0, limit);
-  const last = items.at(-1);
-  return { items: items.map(toEntry), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  return keysetPage(rows, limit, toEntry);
 }
 
 function toEntry(row: AuditRow): AuditEntry {

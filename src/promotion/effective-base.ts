@@ -1,4 +1,4 @@
-import { runGit, runGitStatus } from '../git/run-git.js';
+import { firstParentLine, isAncestor, type LineCommit, mergeBase } from '../git/history.js';
 
 /**
  * The base a promotion merges from, and whether it is Git's own.
@@ -11,13 +11,6 @@ export interface EffectiveBase {
   readonly commit: string | null;
   readonly gitBase: string | null;
   readonly undone: readonly string[];
-}
-
-/** A commit on the target's first-parent line: its parents and message. */
-interface LineCommit {
-  readonly id: string;
-  readonly parents: readonly string[];
-  readonly message: string;
 }
 
 /** `git revert` writes this line, for merges too (`git revert -m 1`). */
@@ -59,28 +52,4 @@ export async function effectiveBase(
   if (!oldestUndone) return { commit: gitBase, gitBase, undone };
   const before = oldestUndone.parents[0];
   return { commit: before ? await mergeBase(repo, before, sourceCommit) : null, gitBase, undone };
-}
-
-async function mergeBase(repo: string, a: string, b: string): Promise<string | null> {
-  const outcome = await runGitStatus(['merge-base', a, b], { gitDir: repo });
-  return outcome.exitCode === 0 ? outcome.stdout.toString('utf8').trim() : null;
-}
-
-async function isAncestor(repo: string, ancestor: string, of: string): Promise<boolean> {
-  return (await runGitStatus(['merge-base', '--is-ancestor', ancestor, of], { gitDir: repo })).exitCode === 0;
-}
-
-/** The target's first-parent line, newest first, with each commit's parents and message. */
-async function firstParentLine(repo: string, head: string): Promise<LineCommit[]> {
-  const out = (
-    await runGit(['log', '--first-parent', '-z', '--format=%H %P%n%B', head], { gitDir: repo })
-  ).toString('utf8');
-  return out
-    .split('\0')
-    .filter((entry) => entry !== '')
-    .map((entry) => {
-      const newline = entry.indexOf('\n');
-      const [id = '', ...parents] = entry.slice(0, newline).split(' ').filter(Boolean);
-      return { id, parents, message: entry.slice(newline + 1) };
-    });
 }

@@ -1,7 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gitFailure, gitIdentityEnv, runGit, runGitStatus } from '../git/run-git.js';
+import { mergeBase } from '../git/history.js';
+import { gitFailure, runGit, runGitStatus } from '../git/run-git.js';
+import { writeCommit } from '../git/write-commit.js';
 
 /** A path Git could not merge by itself; the source's side was taken (the page's meaning). */
 export interface PolicyConflict {
@@ -110,8 +112,7 @@ export async function mergeTheirs(
   /** Git's merge base of the two, when the caller has asked already. */
   knownBase?: string | null,
 ): Promise<TheirsMerge> {
-  const baseCommit =
-    knownBase !== undefined ? knownBase : await gitMergeBase(repo, targetCommit, sourceCommit);
+  const baseCommit = knownBase !== undefined ? knownBase : await mergeBase(repo, targetCommit, sourceCommit);
   const args = [
     'merge-tree',
     '--write-tree',
@@ -182,11 +183,6 @@ export async function mergeTheirs(
   return { tree: resolvedTree, baseCommit, conflicts, overridden };
 }
 
-async function gitMergeBase(repo: string, a: string, b: string): Promise<string | null> {
-  const base = await runGitStatus(['merge-base', a, b], { gitDir: repo });
-  return base.exitCode === 0 ? base.stdout.toString('utf8').trim() : null;
-}
-
 /**
  * `mergeTheirs` from a base chosen by the caller rather than Git's ancestry: the three trees are
  * committed afresh in `repo` (a scratch repository), target and source as children of the base
@@ -198,19 +194,13 @@ export async function mergeTheirsFrom(
   targetCommit: string,
   sourceCommit: string,
 ): Promise<TheirsMerge> {
-  const recommit = async (commit: string, parents: string[], role: string) =>
-    (
-      await runGit(
-        ['commit-tree', '--no-gpg-sign', ...parents.flatMap((p) => ['-p', p]), `${commit}^{tree}`],
-        {
-          gitDir: repo,
-          input: `${role} of a promotion, as ${commit}\n`,
-          env: gitIdentityEnv('Sluice', 'sluice@localhost'),
-        },
-      )
-    )
-      .toString('utf8')
-      .trim();
+  const recommit = (commit: string, parents: string[], role: string) =>
+    writeCommit(repo, {
+      tree: `${commit}^{tree}`,
+      parents,
+      message: `${role} of a promotion, as ${commit}\n`,
+      author: { name: 'Sluice', email: 'sluice@localhost' },
+    });
   const base = baseCommit ? await recommit(baseCommit, [], 'Base') : null;
   const parents = base ? [base] : [];
   const [target, source] = await Promise.all([

@@ -1,5 +1,5 @@
 import { SluiceError } from '../errors.js';
-import { resolveRef } from '../git/bare-repository.js';
+import { branchHead } from '../git/branch-head.js';
 import { newId } from '../store/ids.js';
 import { isUniqueViolation } from '../store/open-store.js';
 import {
@@ -16,7 +16,7 @@ import { findWorkspaceById, type WorkspaceRow } from '../store/workspaces.js';
 import { canApprove, type Principal } from '../tokens/principal.js';
 import { repositoryPath, type WorkspaceContext } from '../workspaces/context.js';
 import type { PlanOptions } from './plan-promotion.js';
-import { applyPromotion, type Promotion, previewPromotion } from './promotion-service.js';
+import { applyPromotion, type Promotion, previewPromotion, requireApplicable } from './promotion-service.js';
 
 /** A promotion waiting for approvals, as the API shows it. */
 export interface PromotionRequest {
@@ -83,26 +83,7 @@ export async function requestPromotion(
   const plan = await previewPromotion(context, source, target, {
     deleteTargetOnly: options.deleteTargetOnly,
   });
-  const invalid = plan.warnings.find((w) => w.code === 'result_invalid');
-  if (invalid)
-    throw new SluiceError(
-      'project_invalid',
-      `${invalid.message} Fix the source workspace, then promote again.`,
-      {
-        warning: invalid,
-      },
-    );
-  for (const [side, expected, actual] of [
-    ['source', options.expectedSourceCommit, plan.sourceCommit],
-    ['target', options.expectedTargetCommit, plan.targetCommit],
-  ] as const) {
-    if (expected && expected !== actual)
-      throw new SluiceError(
-        'conflict',
-        `The ${side} workspace moved since the preview (expected ${expected.slice(0, 7)}, now ${actual.slice(0, 7)}). Preview again, then promote.`,
-        { expected, actual },
-      );
-  }
+  requireApplicable(plan, options);
   if (plan.unchanged)
     throw new SluiceError('conflict', `Nothing to promote: no file of '${target.name}' would change.`);
   const row: PromotionRequestRow = {
@@ -258,8 +239,8 @@ async function movedSince(context: WorkspaceContext, row: PromotionRequestRow): 
   ]);
   if (!source || !target) return true;
   const [sourceMain, targetMain] = await Promise.all([
-    resolveRef(repositoryPath(context, source.repository_name), 'refs/heads/main'),
-    resolveRef(repositoryPath(context, target.repository_name), 'refs/heads/main'),
+    branchHead(repositoryPath(context, source.repository_name), 'main'),
+    branchHead(repositoryPath(context, target.repository_name), 'main'),
   ]);
   return sourceMain !== row.source_commit || targetMain !== row.target_commit;
 }

@@ -1,21 +1,7 @@
-import { findWorkspaceById, type WorkspaceRow } from '../store/workspaces.js';
+import type { WorkspaceRow } from '../store/workspaces.js';
 import type { WorkspaceContext } from '../workspaces/context.js';
+import { routeTo } from '../workspaces/workspace-route.js';
 import type { PromotionWarning } from './plan-promotion.js';
-
-/** At most this many stages are followed up a route: far more than dev -> staging -> prod. */
-const MAX_STAGES = 20;
-
-/** A workspace's stages from the start of its route down to it: [dev, staging, prod] for prod. */
-export async function routeTo(context: WorkspaceContext, workspace: WorkspaceRow): Promise<WorkspaceRow[]> {
-  const route = [workspace];
-  for (let at = workspace; at.upstream_workspace_id && route.length < MAX_STAGES; ) {
-    const upstream = await findWorkspaceById(context.store.db, at.upstream_workspace_id);
-    if (!upstream || route.some((stage) => stage.id === upstream.id)) break;
-    route.unshift(upstream);
-    at = upstream;
-  }
-  return route;
-}
 
 /**
  * Warns when a promotion leaves the route the workspaces name (`upstream`): a source further

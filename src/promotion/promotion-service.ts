@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { SluiceError } from '../errors.js';
 import { resolveRef } from '../git/bare-repository.js';
+import { isAncestor } from '../git/history.js';
 import { runGit, runGitStatus } from '../git/run-git.js';
 import { writeCommit } from '../git/write-commit.js';
 import { newId } from '../store/ids.js';
@@ -132,6 +133,38 @@ export interface ApplyOptions extends PlanOptions {
   readonly expectedTargetCommit?: string;
 }
 
+function moved(label: string, expected: string, actual: string): SluiceError {
+  return new SluiceError(
+    'conflict',
+    `The ${label} workspace moved since the preview (expected ${expected.slice(0, 7)}, now ${actual.slice(0, 7)}). Preview again, then apply.`,
+    { expected, actual },
+  );
+}
+
+/**
+ * Refuses a plan that may not be applied (or requested): one whose result would not load (the
+ * page's command would push a project that no longer loads), or whose sides moved since the
+ * preview the caller saw.
+ */
+export function requireApplicable(
+  plan: PromotionPlan,
+  expected: Pick<ApplyOptions, 'expectedSourceCommit' | 'expectedTargetCommit'>,
+): void {
+  const invalid = plan.warnings.find((w) => w.code === 'result_invalid');
+  if (invalid)
+    throw new SluiceError(
+      'project_invalid',
+      `${invalid.message} Fix the source workspace, then promote again.`,
+      {
+        warning: invalid,
+      },
+    );
+  if (expected.expectedSourceCommit && expected.expectedSourceCommit !== plan.sourceCommit)
+    throw moved('source', expected.expectedSourceCommit, plan.sourceCommit);
+  if (expected.expectedTargetCommit && expected.expectedTargetCommit !== plan.targetCommit)
+    throw moved('target', expected.expectedTargetCommit, plan.targetCommit);
+}
+
 /**
  * Applies a promotion: plans it (again), checks both sides are still where the preview saw them,
  * writes the merge commit (target and source as parents, a `Promoted-From:` trailer), copies the
@@ -155,28 +188,7 @@ export async function applyPromotion(
     ]);
     try {
       const plan = await planPromotion(context, scratch, source, target, options);
-      const invalid = plan.warnings.find((w) => w.code === 'result_invalid');
-      if (invalid) {
-        // The page's command would push a project that no longer loads; Sluice refuses instead.
-        throw new SluiceError(
-          'project_invalid',
-          `${invalid.message} Fix the source workspace, then promote again.`,
-          { warning: invalid },
-        );
-      }
-      const moved = (label: string, expected: string, actual: string) =>
-        new SluiceError(
-          'conflict',
-          `The ${label} workspace moved since the preview (expected ${expected.slice(0, 7)}, now ${actual.slice(0, 7)}). Preview again, then apply.`,
-          {
-            expected,
-            actual,
-          },
-        );
-      if (options.expectedSourceCommit && options.expectedSourceCommit !== plan.sourceCommit)
-        throw moved('source', options.expectedSourceCommit, plan.sourceCommit);
-      if (options.expectedTargetCommit && options.expectedTargetCommit !== plan.targetCommit)
-        throw moved('target', options.expectedTargetCommit, plan.targetCommit);
+      requireApplicable(plan, options);
       const message = `Promote ${source.name} (${plan.sourceCommit.slice(0, 7)}) into ${target.name}\n\nPromoted-From: ${source.repository_name}@${plan.sourceCommit}\n`;
       const commit = await writeCommit(scratch.path, {
         tree: plan.resultTree,
@@ -319,10 +331,7 @@ async function settleInterrupted(context: WorkspaceContext, row: PromotionRow): 
     const repo = repositoryPath(context, target.repository_name);
     const main = await resolveRef(repo, 'refs/heads/main');
     if (main) {
-      const ancestor = await runGitStatus(['merge-base', '--is-ancestor', row.result_commit, main], {
-        gitDir: repo,
-      });
-      applied = ancestor.exitCode === 0;
+      applied = await isAncestor(repo, row.result_commit, main);
     }
   }
   await updatePromotion(

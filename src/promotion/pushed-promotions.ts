@@ -1,4 +1,4 @@
-import { runGit, runGitStatus } from '../git/run-git.js';
+import { firstParentLine, isAncestor } from '../git/history.js';
 import { newId } from '../store/ids.js';
 import { findPromotionByResult, insertPromotion, type PromotionRow } from '../store/promotions.js';
 import type { WorkspaceRow } from '../store/workspaces.js';
@@ -27,23 +27,19 @@ export async function recordPushedPromotions(
 ): Promise<number> {
   if (!after || after === before) return 0;
   const repo = repositoryPath(context, target.repository_name);
-  const range = before ? [`${before}..${after}`] : [after];
-  const log = await runGit(
-    ['log', '--first-parent', '--merges', '--reverse', '-z', '--format=%H %P%n%B', ...range],
-    {
-      gitDir: repo,
-    },
-  );
+  const merges = await firstParentLine(repo, before ? `${before}..${after}` : after, {
+    mergesOnly: true,
+    oldestFirst: true,
+  });
   let recorded = 0;
-  for (const entry of log.toString('utf8').split('\0')) {
-    if (entry === '') continue;
-    const newline = entry.indexOf('\n');
-    const [merge, into, brought] = entry.slice(0, newline).split(' ');
-    const named = PULLED_FROM.exec(entry.slice(newline + 1))?.[1];
-    if (!merge || !into || !brought || named === undefined) continue;
+  for (const { id: merge, parents, message } of merges) {
+    const [into, brought] = parents;
+    const named = PULLED_FROM.exec(message)?.[1];
+    if (!into || !brought || named === undefined) continue;
     const source = await findWorkspaceByRepository(context, named);
     if (!source || source.id === target.id || !canSee(pusher, source.id)) continue;
-    if (!(await onMain(repositoryPath(context, source.repository_name), brought))) continue;
+    if (!(await isAncestor(repositoryPath(context, source.repository_name), brought, 'refs/heads/main')))
+      continue;
     if (await findPromotionByResult(context.store.db, target.id, merge)) continue;
     const row: PromotionRow = {
       id: newId('pr'),
@@ -64,12 +60,4 @@ export async function recordPushedPromotions(
     recorded++;
   }
   return recorded;
-}
-
-/** Whether `commit` is on (or behind) the `main` of the repository at `repo`. */
-async function onMain(repo: string, commit: string): Promise<boolean> {
-  const outcome = await runGitStatus(['merge-base', '--is-ancestor', commit, 'refs/heads/main'], {
-    gitDir: repo,
-  });
-  return outcome.exitCode === 0;
 }

@@ -20,10 +20,6 @@ export class PushAnswer extends Transform {
     done();
   }
 
-  override _flush(done: TransformCallback): void {
-    done();
-  }
-
   /**
    * What ends the answer: the held bytes, after `lines` as band-2 packets when the answer is
    * side-band and ends with a flush-pkt (otherwise the client has no place for them: dropped).

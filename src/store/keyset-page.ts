@@ -42,3 +42,17 @@ export function decodeCursor(cursor: string | undefined): PageCursor | undefined
     { field: 'cursor' },
   );
 }
+
+/**
+ * A page from rows read with one more than `limit` (that extra row says whether another page
+ * follows): the first `limit` rows made items, and the cursor of the last of them.
+ */
+export function keysetPage<Row extends { readonly created_at: string; readonly id: string }, Item>(
+  rows: readonly Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+): { items: Item[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { items: page.map(toItem), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}

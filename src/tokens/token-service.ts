@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors.js';
 import { newId } from '../store/ids.js';
-import { decodeCursor, encodeCursor } from '../store/keyset-page.js';
+import { decodeCursor, keysetPage } from '../store/keyset-page.js';
 import { isUniqueViolation, type Store } from '../store/open-store.js';
 import {
   countTokens,
@@ -149,12 +149,7 @@ export async function listTokens(
   options: { limit: number; cursor?: string },
 ): Promise<Page<TokenView>> {
   const rows = await listRows(store.db, { limit: options.limit + 1, after: decodeCursor(options.cursor) });
-  const page = rows.slice(0, options.limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toView),
-    nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null,
-  };
+  return keysetPage(rows, options.limit, toView);
 }
 
 /** Revokes a token; `by` is the caller, who may not revoke the token it calls with. Answers what it was. */

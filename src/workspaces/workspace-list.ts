@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from '../store/keyset-page.js';
+import { decodeCursor, keysetPage } from '../store/keyset-page.js';
 import type { Store } from '../store/open-store.js';
 import {
   listWorkspaces as listRows,
@@ -48,12 +48,7 @@ export async function listWorkspaces(
     return kept.page;
   }
   const rows = await listRows(context.store.db, query);
-  const items = rows.slice(0, options.limit);
-  const last = items[items.length - 1];
-  const page: Page<Workspace> = {
-    items: items.map((row) => toWorkspace(context, row)),
-    nextCursor: rows.length > options.limit && last ? encodeCursor(last) : null,
-  };
+  const page: Page<Workspace> = keysetPage(rows, options.limit, (row) => toWorkspace(context, row));
   // The stamp of the rows read, not one read before them: a change in between is not hidden.
   pages.set(key, { stamp: pageStampOf(rows), page });
   if (pages.size > KEPT_PAGES) pages.delete(pages.keys().next().value as string);

@@ -22,6 +22,7 @@ import {
 } from '../store/workspaces.js';
 import { repositoryPath, type WorkspaceContext } from './context.js';
 import { repositoryNameFor, validateWorkspaceName } from './names.js';
+import { routeTo } from './workspace-route.js';
 import {
   projectAtCommit,
   refreshWorkspaceState,
@@ -289,16 +290,11 @@ async function checkedUpstream(
     throw workspaceNotFound(ref);
   if (upstream.id === current.id)
     throw invalid('upstream', `Workspace '${current.name}' cannot be promoted from itself.`);
-  const seen = new Set<string>([current.id]);
-  for (let at: WorkspaceRow | undefined = upstream; at?.upstream_workspace_id; ) {
-    if (seen.has(at.upstream_workspace_id))
-      throw invalid(
-        'upstream',
-        `'${upstream.name}' is promoted from '${current.name}' already (directly or further down its route): it cannot also be its upstream.`,
-      );
-    seen.add(at.upstream_workspace_id);
-    at = await findWorkspaceById(context.store.db, at.upstream_workspace_id);
-  }
+  if ((await routeTo(context, upstream)).some((stage) => stage.id === current.id))
+    throw invalid(
+      'upstream',
+      `'${upstream.name}' is promoted from '${current.name}' already (directly or further down its route): it cannot also be its upstream.`,
+    );
   return upstream.id;
 }
 

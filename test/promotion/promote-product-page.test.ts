@@ -2,11 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedPath } from '../helpers/shared-paths.js';
+import { productPageMeltanoYml } from '../helpers/shared-paths.js';
 import { api, git, startTestServer, storeKinds, type TestServer, withToken } from '../helpers/test-server.js';
 
-const page = readFileSync(sharedPath('reference/promoting-changes-with-dataops.txt'), 'utf8');
-const AUTH0_YML = `${page.slice(page.indexOf('version: 1'), page.indexOf('When the workspace active environment is set to dev')).trimEnd()}\n`;
+const AUTH0_YML = productPageMeltanoYml();
 
 const kinds = await storeKinds();
 

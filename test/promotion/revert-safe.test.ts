@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliAsync } from '../helpers/run-cli.js';
-import { sharedPath } from '../helpers/shared-paths.js';
+import { productPageMeltanoYml } from '../helpers/shared-paths.js';
 import { api, git, startTestServer, type TestServer, withToken } from '../helpers/test-server.js';
 
-const page = readFileSync(sharedPath('reference/promoting-changes-with-dataops.txt'), 'utf8');
-const AUTH0_YML = `${page.slice(page.indexOf('version: 1'), page.indexOf('When the workspace active environment is set to dev')).trimEnd()}\n`;
+const AUTH0_YML = productPageMeltanoYml();
 
 /** What prod runs with once the product page's project reached it. */
 const PROD_CONFIG = { domain: 'matatika.eu.auth0.com', client_id: 'u4kcVHKUD9lkbUbXA3eXCt88scStaqHM' };

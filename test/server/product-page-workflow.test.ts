@@ -1,13 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sharedPath } from '../helpers/shared-paths.js';
+import { productPageMeltanoYml } from '../helpers/shared-paths.js';
 import { api, git, startTestServer, storeKinds, type TestServer, withToken } from '../helpers/test-server.js';
 
 /** The product page's tap-auth0 meltano.yml, taken from the page itself. */
-const page = readFileSync(sharedPath('reference/promoting-changes-with-dataops.txt'), 'utf8');
-const AUTH0_YML = `${page.slice(page.indexOf('version: 1'), page.indexOf('When the workspace active environment is set to dev')).trimEnd()}\n`;
+const AUTH0_YML = productPageMeltanoYml();
 
 const kinds = await storeKinds();
 

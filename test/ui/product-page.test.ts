@@ -1,14 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchChromium, screenshotter, signIn } from '../helpers/browser.js';
-import { sharedPath } from '../helpers/shared-paths.js';
+import { productPageMeltanoYml } from '../helpers/shared-paths.js';
 import { api, git, startTestServer, type TestServer, withToken } from '../helpers/test-server.js';
 
-const pageText = readFileSync(sharedPath('reference/promoting-changes-with-dataops.txt'), 'utf8');
-const AUTH0_YML = `${pageText.slice(pageText.indexOf('version: 1'), pageText.indexOf('When the workspace active environment is set to dev')).trimEnd()}\n`;
+const AUTH0_YML = productPageMeltanoYml();
 
 const WORKSPACES = ['My Workspace (dev)', 'My Workspace (staging)', 'My Workspace'] as const;
 

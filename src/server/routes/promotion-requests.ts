@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { actorOf, recordChange } from '../../audit/audit-log.js';
+import { actorOf, promotionApplied, recordChange } from '../../audit/audit-log.js';
 import {
   promotionRequest,
   promotionRequests,
@@ -84,18 +84,7 @@ export function promotionRequestRoutes(app: FastifyInstance, context: WorkspaceC
         },
       });
       if (outcome.promotion) {
-        await recordChange(context.store, actorOf(principal), {
-          action: 'promotion.apply',
-          workspaceId: target.id,
-          subject: outcome.promotion.id,
-          before: { main: outcome.promotion.targetCommit },
-          after: {
-            main: outcome.promotion.resultCommit,
-            source: outcome.request.sourceWorkspaceId,
-            sourceCommit: outcome.promotion.sourceCommit,
-            request: id,
-          },
-        });
+        await recordChange(context.store, actorOf(principal), promotionApplied(outcome.promotion, id));
       }
       reply.status(201);
       return outcome;

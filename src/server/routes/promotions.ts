@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { actorOf, recordChange } from '../../audit/audit-log.js';
+import { actorOf, promotionApplied, recordChange } from '../../audit/audit-log.js';
 import { SluiceError } from '../../errors.js';
 import { requestPromotion } from '../../promotion/promotion-requests.js';
 import {
@@ -117,13 +117,7 @@ export function promotionRoutes(app: FastifyInstance, context: WorkspaceContext)
         expectedSourceCommit: body.expectedSourceCommit,
         expectedTargetCommit: body.expectedTargetCommit,
       });
-      await recordChange(context.store, actorOf(principal), {
-        action: 'promotion.apply',
-        workspaceId: target.id,
-        subject: applied.id,
-        before: { main: applied.targetCommit },
-        after: { main: applied.resultCommit, source: source.id, sourceCommit: applied.sourceCommit },
-      });
+      await recordChange(context.store, actorOf(principal), promotionApplied(applied));
       reply.status(201);
       return applied;
     },

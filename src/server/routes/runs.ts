@@ -3,7 +3,7 @@ import { actorOf, recordChange } from '../../audit/audit-log.js';
 import type { RunEvents } from '../../runs/run-events.js';
 import type { LogEvent, LogLine, RunLog } from '../../runs/run-log.js';
 import { type RunService, toRunView } from '../../runs/run-service.js';
-import { decodeCursor, encodeCursor } from '../../store/keyset-page.js';
+import { decodeCursor, keysetPage } from '../../store/keyset-page.js';
 import { findRun, readLogLines } from '../../store/runs.js';
 import type { WorkspaceContext } from '../../workspaces/context.js';
 import { principalOf, workspaceOf } from '../route-access.js';
@@ -103,12 +103,7 @@ export function runRoutes(
       const workspace = workspaceOf(request);
       const query = request.query as { limit: number; cursor?: string };
       const rows = await runs.list(workspace, query.limit + 1, decodeCursor(query.cursor));
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return {
-        items: page.map(toRunView),
-        nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
-      };
+      return keysetPage(rows, query.limit, toRunView);
     },
   );
 

@@ -11,6 +11,7 @@ import {
   createWorkspace,
   deleteWorkspace,
   getWorkspace,
+  toWorkspace,
   updateWorkspace,
 } from '../../workspaces/workspace-service.js';
 import { refreshWorkspaceState } from '../../workspaces/workspace-state.js';
@@ -144,7 +145,8 @@ export function workspaceRoutes(app: FastifyInstance, context: WorkspaceContext)
         upstream?: string | null;
         requiredApprovals?: number;
       };
-      const before = await getWorkspace(context, workspaceOf(request));
+      // The fields a PATCH changes are the row's own: no need to read main for them.
+      const before = toWorkspace(context, workspaceOf(request));
       const after = await updateWorkspace(context, principalOf(request), workspaceOf(request), body);
       const fields = Object.keys(body) as (keyof typeof body)[];
       await recordChange(context.store, actorOf(principalOf(request)), {
